@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+import { registerDevices } from './devices.js';
+import { registerCalibrate } from './calibrate.js';
+import { registerPredict } from './predict.js';
+import { registerValidate } from './validate.js';
+import { registerAgent } from './agent.js';
+import { registerStudy } from './study.js';
+
+/** Every subcommand, in the order `roofcast --help` lists them. Each file registers one. */
+export const commands: ((program: Command) => void)[] = [
+  registerPredict,
+  registerValidate,
+  registerAgent,
+  registerStudy,
+  registerDevices,
+  registerCalibrate,
+];
