@@ -54,7 +54,30 @@ export async function runOnce(ctx: GpuContext, iteration: Dispatch[]): Promise<v
 /** Runs passes of R iterations and returns each pass's duration in seconds. */
 type PassTimer = { time(r: number): Promise<number>; destroy(): void; method: Timing['method'] };
 
-function timestampTimer(ctx: GpuContext, iteration: Dispatch[]): PassTimer {
+/** Encodes r iterations of some GPU work into a command encoder (outside any pass). */
+export type EncodeCommands = (encoder: GPUCommandEncoder, r: number) => void;
+
+/** r iterations of dispatches inside one compute pass, with optional timestamps at its ends. */
+function passEncoder(iteration: Dispatch[]): (encoder: GPUCommandEncoder, r: number, writes?: GPUComputePassTimestampWrites) => void {
+  return (encoder, r, writes) => {
+    const pass = encoder.beginComputePass(writes ? { timestampWrites: writes } : {});
+    for (let i = 0; i < r; i++) encodeIteration(pass, iteration);
+    pass.end();
+  };
+}
+
+/** Commands outside a pass (copies) bracketed by two empty passes that carry the timestamps. */
+function bracketEncoder(encode: EncodeCommands): (encoder: GPUCommandEncoder, r: number, writes?: GPUComputePassTimestampWrites) => void {
+  return (encoder, r, writes) => {
+    if (writes) encoder.beginComputePass({ timestampWrites: { querySet: writes.querySet, beginningOfPassWriteIndex: 0 } }).end();
+    encode(encoder, r);
+    if (writes) encoder.beginComputePass({ timestampWrites: { querySet: writes.querySet, endOfPassWriteIndex: 1 } }).end();
+  };
+}
+
+type Encoder = (encoder: GPUCommandEncoder, r: number, writes?: GPUComputePassTimestampWrites) => void;
+
+function timestampTimer(ctx: GpuContext, encode: Encoder): PassTimer {
   const { device } = ctx;
   const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
   const resolve = device.createBuffer({ size: 16, usage: Usage.QUERY_RESOLVE | Usage.COPY_SRC });
@@ -63,11 +86,7 @@ function timestampTimer(ctx: GpuContext, iteration: Dispatch[]): PassTimer {
     method: 'timestamp-query',
     async time(r: number) {
       const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass({
-        timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
-      });
-      for (let i = 0; i < r; i++) encodeIteration(pass, iteration);
-      pass.end();
+      encode(encoder, r, { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 });
       encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
       encoder.copyBufferToBuffer(resolve, 0, readback, 0, 16);
       device.queue.submit([encoder.finish()]);
@@ -84,16 +103,14 @@ function timestampTimer(ctx: GpuContext, iteration: Dispatch[]): PassTimer {
   };
 }
 
-function wallClockTimer(ctx: GpuContext, iteration: Dispatch[]): PassTimer {
+function wallClockTimer(ctx: GpuContext, encode: Encoder): PassTimer {
   const { device } = ctx;
   return {
     method: 'wall-clock',
     async time(r: number) {
       // Encode first so that only submission and execution are inside the clock.
       const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      for (let i = 0; i < r; i++) encodeIteration(pass, iteration);
-      pass.end();
+      encode(encoder, r);
       const commands = encoder.finish();
       const t0 = performance.now();
       device.queue.submit([commands]);
@@ -116,13 +133,25 @@ function median(sorted: number[]): number {
  * fixed submission cost is amortised.
  */
 export async function timeIteration(ctx: GpuContext, iteration: Dispatch[], opts: TimingOptions = {}): Promise<Timing> {
+  return timeEncoded(ctx, passEncoder(iteration), opts);
+}
+
+/**
+ * Times commands recorded outside a compute pass (copyBufferToBuffer): r repetitions between two
+ * empty timestamped passes, with the same adaptation, warm-up and repeats as timeIteration.
+ */
+export async function timeCommands(ctx: GpuContext, encode: EncodeCommands, opts: TimingOptions = {}): Promise<Timing> {
+  return timeEncoded(ctx, bracketEncoder(encode), opts);
+}
+
+async function timeEncoded(ctx: GpuContext, encode: Encoder, opts: TimingOptions): Promise<Timing> {
   const wall = !ctx.hasTimestamps;
   const minPassS = (opts.minPassS ?? 1e-3) * (wall ? 10 : 1);
   const maxPassS = Math.max((opts.maxPassS ?? 1e-2) * (wall ? 10 : 1), minPassS);
   const repeats = Math.max(1, Math.round(opts.repeats ?? 10));
   const warmup = Math.max(0, Math.round(opts.warmup ?? 2));
   const maxR = Math.max(1, Math.round(opts.maxIterationsPerPass ?? 4096));
-  const timer = wall ? wallClockTimer(ctx, iteration) : timestampTimer(ctx, iteration);
+  const timer = wall ? wallClockTimer(ctx, encode) : timestampTimer(ctx, encode);
   try {
     for (let i = 0; i < warmup; i++) await timer.time(1);
     // Grow R towards the middle of [minPassS, maxPassS] from the measured single-pass time.
