@@ -41,6 +41,8 @@ export interface AcceleratorSpec {
   memoryBytes: Sourced<number>;
   memoryBytesPerS: Sourced<number>;
   l2Bytes: Sourced<number> | null;
+  /** last-level cache when it is not the L2 (AMD Infinity Cache); absent otherwise */
+  llcBytes?: Sourced<number>;
   interconnect: InterconnectSpec;
   tdpW: Sourced<number>;
   idlePowerW: Sourced<number>;

@@ -37,6 +37,8 @@ export interface ModelSpec {
   maxContextTokens: number;
   /** present for mixture-of-experts models (every layer MoE) */
   moe?: MoeSpec;
+  /** sliding-window attention span in tokens (the KV cache never holds more); absent = full attention */
+  slidingWindowTokens?: number;
 }
 
 /** Parameter counts: total for memory, active (per token) for traffic and FLOPs. */
