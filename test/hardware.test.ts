@@ -3,6 +3,7 @@ import { UserError } from '../src/errors.js';
 import {
   acceleratorIds,
   gemmEffMax,
+  gemmHalfFlopsFor,
   getAccelerator,
   listAccelerators,
   peakFlopsPerS,
@@ -85,6 +86,10 @@ describe('accelerator catalog', () => {
       expectSourced(r.attentionEffMax, `${a.id} attention`);
       expect(r.attentionEffMax.value).toBeLessThanOrEqual(1);
       expectSourced(r.kernelLaunchS, `${a.id} launch`);
+      expectSourced(r.gemmFixedS, `${a.id} gemm fixed time`);
+      // a per-GEMM fixed time between 1 and 50 us: beyond that range it would not be a kernel overhead
+      expect(r.gemmFixedS!.value).toBeGreaterThan(1e-6);
+      expect(r.gemmFixedS!.value).toBeLessThan(50e-6);
       for (const d of DTYPES) expect(gemmEffMax(r, d)).toBeGreaterThan(0);
     });
   }
@@ -152,6 +157,27 @@ describe('golden figures (hardware.md)', () => {
     // 4096^3 measured 228 TFLOPS, 8192^3 253.7
     expect(Math.abs(eff(a.gemmHalfFlops.value, a.gemmEffMax.fp16!.value, w(4096)) * 312e12 / 228e12 - 1)).toBeLessThan(0.15);
     expect(Math.abs(eff(a.gemmHalfFlops.value, a.gemmEffMax.fp16!.value, w(8192)) * 312e12 / 253.7e12 - 1)).toBeLessThan(0.05);
+  });
+});
+
+describe('per-dtype small-GEMM falloff', () => {
+  it('gives back the measured half-work for the dtype it was derived from', () => {
+    const h = getAccelerator('h100-sxm');
+    const r = referenceEfficiency('h100-sxm');
+    expect(gemmHalfFlopsFor(h, r, 'fp8') / r.gemmHalfFlops.value).toBeCloseTo(1, 9);
+    const a = getAccelerator('a100-sxm4-80gb');
+    const ra = referenceEfficiency('a100-sxm4-80gb');
+    expect(gemmHalfFlopsFor(a, ra, 'fp16') / ra.gemmHalfFlops.value).toBeCloseTo(1, 9);
+  });
+  it('scales with the achieved rate of the dtype (bf16 on H100 has about 57% of the FP8 half-work)', () => {
+    const h = getAccelerator('h100-sxm');
+    const r = referenceEfficiency('h100-sxm');
+    const ratio = gemmHalfFlopsFor(h, r, 'bf16') / gemmHalfFlopsFor(h, r, 'fp8');
+    expect(ratio).toBeCloseTo(794.5 / 1402.6, 6);
+    // a dtype the part lacks falls back to the single figure
+    const a = getAccelerator('a100-sxm4-80gb');
+    const ra = referenceEfficiency('a100-sxm4-80gb');
+    expect(gemmHalfFlopsFor(a, ra, 'fp8')).toBe(ra.gemmHalfFlops.value);
   });
 });
 

@@ -43,3 +43,14 @@ export function peakFlopsPerS(spec: AcceleratorSpec, dtype: Dtype): number {
   if (!peak) throw new UserError(`accelerator '${spec.id}' has no ${dtype} tensor rate (see 'roofcast devices')`);
   return peak.value;
 }
+
+/**
+ * Small-GEMM half-work (FLOPs) for a dtype: the profile's fixed per-GEMM time times that dtype's
+ * achieved rate (peak x effMax), so that FP8 on H100 and BF16 on H100 share one measured overhead;
+ * the profile's single gemmHalfFlops where it has no fixed time or the part lacks the dtype.
+ */
+export function gemmHalfFlopsFor(spec: AcceleratorSpec, eff: ReferenceEfficiency, dtype: Dtype): number {
+  const peak = spec.peakFlopsPerS[dtype];
+  if (!eff.gemmFixedS || !peak) return eff.gemmHalfFlops.value;
+  return eff.gemmFixedS.value * peak.value * gemmEffMax(eff, dtype);
+}

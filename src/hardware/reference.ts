@@ -75,11 +75,21 @@ const LAUNCH = s(3e-6, 'hardware.md B.4: ~2-4 us GPU-side dispatch per kernel (B
 interface Plan {
   gemm: Partial<Record<Dtype, Sourced<number>>> & { default: Sourced<number> };
   half: (spec: AcceleratorSpec, bf16Eff: number) => Sourced<number>;
+  /** fixed per-GEMM time behind `half` */
+  fixed: Sourced<number>;
   memory: Sourced<number>;
 }
 
-const h100Half = () => s(H100_HALF, H100_HALF_SRC);
-const a100Half = () => s(A100_HALF, A100_HALF_SRC);
+const us = (x: number) => `${(x * 1e6).toFixed(2)} us`;
+const H100_FIXED = s(H100_FIXED_S, `derived: H100 FP8 1024^3 half-work / (1978.9 TFLOPS x 0.709) = ${us(H100_FIXED_S)} (${B1} [S6])`);
+const A100_FIXED = s(A100_FIXED_S, `derived: A100 FP16 1024^3 half-work / (312 TFLOPS x 0.822) = ${us(A100_FIXED_S)} (${B1} [S6])`);
+const MI300X_FIXED = s(MI300X_FIXED_S, `derived: MI300X FP8 1024^3 half-work / (2614.9 TFLOPS x 0.443) = ${us(MI300X_FIXED_S)} (${B1} [S6])`);
+const NVIDIA_FIXED = s(NVIDIA_FIXED_S, `default: mean of the H100 (${us(H100_FIXED_S)}) and A100 (${us(A100_FIXED_S)}) fixed per-GEMM times (${B1} [S6])`);
+
+const h100Half = (spec: AcceleratorSpec) =>
+  s(H100_HALF, spec.id === 'h100-sxm' ? H100_HALF_SRC : `${H100_HALF_SRC}; applied to this Hopper part`);
+const a100Half = (spec: AcceleratorSpec) =>
+  s(A100_HALF, spec.id === 'a100-sxm4-80gb' ? A100_HALF_SRC : `${A100_HALF_SRC}; applied to this A100 part`);
 const nvidiaDefaultHalf = (spec: AcceleratorSpec, eff: number) =>
   scaledHalf(spec, eff, NVIDIA_FIXED_S, 'mean of the H100 FP8 and A100 FP16 1024^3 derivations');
 
@@ -99,10 +109,11 @@ const PLANS: Record<string, Plan> = {
       default: NVIDIA_DEFAULT_GEMM,
     },
     half: h100Half,
+    fixed: H100_FIXED,
     memory: s(2.9 / 3.35, `${B2}: STREAM copy 2.90 of 3.35 TB/s, H100 SXM [S6]`),
   },
-  'h100-pcie': { gemm: { default: NVIDIA_DEFAULT_GEMM }, half: h100Half, memory: MEMORY_DEFAULT },
-  'h100-nvl': { gemm: { default: NVIDIA_DEFAULT_GEMM }, half: h100Half, memory: MEMORY_DEFAULT },
+  'h100-pcie': { gemm: { default: NVIDIA_DEFAULT_GEMM }, half: h100Half, fixed: H100_FIXED, memory: MEMORY_DEFAULT },
+  'h100-nvl': { gemm: { default: NVIDIA_DEFAULT_GEMM }, half: h100Half, fixed: H100_FIXED, memory: MEMORY_DEFAULT },
   'h200-sxm': {
     gemm: {
       bf16: s(0.8, `${B1}: MAMF H200 BF16 "same as H100" ~80% (stas00 note) [S2]; 769-798 TFLOPS at 8192^3 (hardware.md, further ceilings)`),
@@ -111,10 +122,11 @@ const PLANS: Record<string, Plan> = {
       default: NVIDIA_DEFAULT_GEMM,
     },
     half: () => s(H100_HALF, `${H100_HALF_SRC}; H200 has the same die`),
+    fixed: H100_FIXED,
     memory: s(4.01 / 4.8, `${B2}: STREAM copy 4.01 of 4.8 TB/s, H200 SXM [S6]`),
   },
-  'a100-sxm4-40gb': { gemm: A100_GEMM, half: a100Half, memory: s(A100_MEMORY.value, `${A100_MEMORY.source}; applied to the 40GB part`) },
-  'a100-sxm4-80gb': { gemm: A100_GEMM, half: a100Half, memory: A100_MEMORY },
+  'a100-sxm4-40gb': { gemm: A100_GEMM, half: a100Half, fixed: A100_FIXED, memory: s(A100_MEMORY.value, `${A100_MEMORY.source}; applied to the 40GB part`) },
+  'a100-sxm4-80gb': { gemm: A100_GEMM, half: a100Half, fixed: A100_FIXED, memory: A100_MEMORY },
   'a100-pcie-80gb': {
     gemm: {
       bf16: s(252.9 / 312, `${B1}: MAMF A100 PCIe BF16 252.9 of 312 TFLOPS [S2]`),
@@ -122,6 +134,7 @@ const PLANS: Record<string, Plan> = {
       default: NVIDIA_DEFAULT_GEMM,
     },
     half: a100Half,
+    fixed: A100_FIXED,
     memory: s(A100_MEMORY.value, `${A100_MEMORY.source}; applied to the PCIe 80GB part (same HBM2e)`),
   },
   b200: {
@@ -132,6 +145,7 @@ const PLANS: Record<string, Plan> = {
       default: NVIDIA_DEFAULT_GEMM,
     },
     half: nvidiaDefaultHalf,
+    fixed: NVIDIA_FIXED,
     memory: s(7.35 / 8, `${B2}: GB200 7.35 of 8.0 TB/s ("92% efficiency", Microsoft blog [S15]); same GPU and HBM3e as B200`),
   },
   gb200: {
@@ -142,13 +156,14 @@ const PLANS: Record<string, Plan> = {
       default: NVIDIA_DEFAULT_GEMM,
     },
     half: nvidiaDefaultHalf,
+    fixed: NVIDIA_FIXED,
     memory: s(7.35 / 8, `${B2}: GB200 7.35 of 8.0 TB/s (Microsoft blog [S15])`),
   },
-  l40s: { gemm: { default: NVIDIA_DEFAULT_GEMM }, half: nvidiaDefaultHalf, memory: MEMORY_DEFAULT },
-  l4: { gemm: { default: NVIDIA_DEFAULT_GEMM }, half: nvidiaDefaultHalf, memory: MEMORY_DEFAULT },
-  a10g: { gemm: { default: NVIDIA_DEFAULT_GEMM }, half: nvidiaDefaultHalf, memory: MEMORY_DEFAULT },
-  'v100-sxm2': { gemm: { default: NVIDIA_DEFAULT_GEMM }, half: nvidiaDefaultHalf, memory: MEMORY_DEFAULT },
-  'rtx-4090': { gemm: { default: NVIDIA_DEFAULT_GEMM }, half: nvidiaDefaultHalf, memory: MEMORY_DEFAULT },
+  l40s: { gemm: { default: NVIDIA_DEFAULT_GEMM }, half: nvidiaDefaultHalf, fixed: NVIDIA_FIXED, memory: MEMORY_DEFAULT },
+  l4: { gemm: { default: NVIDIA_DEFAULT_GEMM }, half: nvidiaDefaultHalf, fixed: NVIDIA_FIXED, memory: MEMORY_DEFAULT },
+  a10g: { gemm: { default: NVIDIA_DEFAULT_GEMM }, half: nvidiaDefaultHalf, fixed: NVIDIA_FIXED, memory: MEMORY_DEFAULT },
+  'v100-sxm2': { gemm: { default: NVIDIA_DEFAULT_GEMM }, half: nvidiaDefaultHalf, fixed: NVIDIA_FIXED, memory: MEMORY_DEFAULT },
+  'rtx-4090': { gemm: { default: NVIDIA_DEFAULT_GEMM }, half: nvidiaDefaultHalf, fixed: NVIDIA_FIXED, memory: MEMORY_DEFAULT },
   // MI300X: the current MAMF row (668.4 TFLOPS, 0.51, ROCm 6.3) is a mean over iterations like every
   // other MAMF row; the earlier 781.9 (0.60, ROCm 6.2) was likely a max, so 0.51 is the like-for-like figure.
   mi300x: {
@@ -159,6 +174,7 @@ const PLANS: Record<string, Plan> = {
       default: s(668.4 / 1307.4, `${B1}: MI300X BF16 MAMF figure used for other dtypes [S2]`),
     },
     half: () => s(MI300X_HALF, MI300X_HALF_SRC),
+    fixed: MI300X_FIXED,
     memory: s(4.11 / 5.3, `${B2}: STREAM copy 4.11 of 5.3 TB/s, MI300X [S6]`),
   },
   mi325x: {
@@ -168,6 +184,7 @@ const PLANS: Record<string, Plan> = {
       default: s(784.9 / 1307.4, `${B1}: MI325X BF16 MAMF figure used for other dtypes [S2]`),
     },
     half: (spec, eff) => scaledHalf(spec, eff, MI300X_FIXED_S, 'MI300X FP8 1024^3 derivation, same compute die'),
+    fixed: s(MI300X_FIXED_S, `${MI300X_FIXED.source}; applied to MI325X (same compute die)`),
     memory: s(4.11 / 5.3, `${B2}: MI300X STREAM copy 4.11 of 5.3 TB/s [S6], applied to MI325X (same die)`),
   },
 };
@@ -182,6 +199,7 @@ export function buildReferenceEfficiency(spec: AcceleratorSpec): ReferenceEffici
   return {
     gemmEffMax: plan.gemm,
     gemmHalfFlops: plan.half(spec, bf16Eff),
+    gemmFixedS: plan.fixed,
     memoryEffMax: plan.memory,
     memoryHalfBytes: memoryHalf(spec, plan.memory.value),
     attentionEffMax: attention(bf16Eff),

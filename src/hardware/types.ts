@@ -57,6 +57,11 @@ export interface ReferenceEfficiency {
   gemmEffMax: Partial<Record<Dtype, Sourced<number>>> & { default: Sourced<number> };
   /** GEMM work (FLOPs) at which efficiency is half of effMax: the small-shape falloff */
   gemmHalfFlops: Sourced<number>;
+  /**
+   * The same falloff as a fixed per-GEMM time t0 = halfFlops / (peak x effMax), which does not depend
+   * on the dtype: halfFlops for dtype d is t0 x peak[d] x effMax[d] (see gemmHalfFlopsFor).
+   */
+  gemmFixedS?: Sourced<number>;
   /** achievable fraction of peak memory bandwidth on streaming kernels */
   memoryEffMax: Sourced<number>;
   /** bytes moved at which bandwidth efficiency is half of memoryEffMax */
