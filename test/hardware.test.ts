@@ -8,6 +8,7 @@ import {
   listAccelerators,
   peakFlopsPerS,
   referenceEfficiency,
+  summarizeAccelerator,
   type Sourced,
 } from '../src/hardware/index.js';
 import type { Dtype } from '../src/hardware/types.js';
@@ -188,5 +189,15 @@ describe('unknown accelerators', () => {
     expect(msg).toContain('mi325x');
     expect(userErrorMessage(() => referenceEfficiency('a100sxm'))).toContain("did you mean 'a100-sxm4-40gb'");
     expect(userErrorMessage(() => getAccelerator('tpu-v9'))).toMatch(/^unknown accelerator 'tpu-v9'/);
+  });
+});
+
+describe('summarizeAccelerator', () => {
+  it('gives the bf16 ridge point: H100 SXM about 295 FLOPs per byte, V100 falls back to fp16', () => {
+    const h = summarizeAccelerator(getAccelerator('h100-sxm'));
+    expect(h.bf16RidgeFlopsPerByte).toBeCloseTo(989.4e12 / 3.35e12, 6);
+    expect(h.linkBytesPerS).toBe(450e9);
+    expect(summarizeAccelerator(getAccelerator('v100-sxm2')).bf16FlopsPerS).toBe(125e12);
+    expect(summarizeAccelerator(getAccelerator('a10g')).fp8FlopsPerS).toBeNull();
   });
 });

@@ -10,6 +10,7 @@ import {
   parameterCounts,
   readHfConfig,
   resolveModel,
+  summarizeModel,
   validateModel,
   type ModelSpec,
 } from '../src/models/index.js';
@@ -207,5 +208,16 @@ describe('resolveModel', () => {
     expect(resolveModel(join(FIX, 'Mixtral-8x7B-v0.1')).moe?.numExperts).toBe(8);
     expectUserError(() => resolveModel('missing/config.json'), /no such file/);
     expectUserError(() => resolveModel('mistral-8b'), /unknown model/);
+  });
+});
+
+describe('summarizeModel', () => {
+  it('reports total and active parameters and 16-bit KV bytes per token', () => {
+    const s = summarizeModel(getModel('mixtral-8x7b'));
+    expect(s.totalParams).toBe(46_702_792_704);
+    expect(s.activeParams).toBeLessThan(s.totalParams);
+    expect(s.kvBytesPerToken16).toBe(131_072);
+    expect(s.experts).toBe('2 of 8');
+    expect(summarizeModel(getModel('llama-2-7b')).experts).toBeNull();
   });
 });

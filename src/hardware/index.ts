@@ -54,3 +54,4 @@ export function gemmHalfFlopsFor(spec: AcceleratorSpec, eff: ReferenceEfficiency
   if (!eff.gemmFixedS || !peak) return eff.gemmHalfFlops.value;
   return eff.gemmFixedS.value * peak.value * gemmEffMax(eff, dtype);
 }
+export { summarizeAccelerator, type AcceleratorSummary } from './summary.js';

@@ -41,3 +41,4 @@ export function resolveModel(idOrPath: string): ModelSpec {
   if ((exists && statSync(idOrPath).isFile()) || idOrPath.toLowerCase().endsWith('.json')) return readHfConfig(idOrPath);
   return getModel(idOrPath);
 }
+export { summarizeModel, type ModelSummary } from './summary.js';
