@@ -1,0 +1,192 @@
+import type { AcceleratorSpec, Dtype, ReferenceEfficiency } from '../hardware/types.js';
+import type { Fit, Profile } from '../profile/schema.js';
+import { UserError } from '../errors.js';
+import { getAccelerator, referenceEfficiency } from '../hardware/index.js';
+import { readProfile } from '../profile/io.js';
+
+/**
+ * Efficiency of a kernel class as a function of its work w (FLOPs or bytes):
+ * eff(w) = effMax * w / (w + halfWork). Time at rate R is then (w + halfWork) / (R * effMax):
+ * affine in w, which is what lets predict() sum decode steps exactly.
+ */
+export interface EffCurve {
+  effMax: number;
+  halfWork: number;
+}
+
+/** An efficiency curve and whether its work is counted in FLOPs (compute side) or bytes (memory side). */
+export interface ClassCurve {
+  unit: 'flops' | 'bytes';
+  curve: EffCurve;
+}
+
+/** Tensor-parallel link of the target, null when it has none (tp must then be 1). */
+export interface PerfInterconnect {
+  kind: string;
+  /** per-GPU one-direction bandwidth, bytes/s */
+  bytesPerS: number;
+  /** latency of one collective step, seconds */
+  latencyS: number;
+  maxGpus: number;
+}
+
+/** What the predictor needs of a device, whether from a data sheet or a calibrated profile. */
+export interface PerfTarget {
+  id: string;
+  name: string;
+  kind: 'reference' | 'profile';
+  /** dense peak FLOP/s per dtype; absent where the device has no such unit */
+  peakFlopsPerS: Partial<Record<Dtype, number>>;
+  memoryBytes: number;
+  memoryBytesPerS: number;
+  /** GEMM compute efficiency (work in FLOPs) per compute dtype, `default` for the rest */
+  gemm: Partial<Record<Dtype, EffCurve>> & { default: EffCurve };
+  /** GEMMs with few rows (decode), where measured; else `gemm` applies */
+  gemmSkinny: EffCurve | null;
+  /** memory-side efficiency of every kernel (work in bytes) */
+  memory: EffCurve;
+  attentionPrefill: ClassCurve;
+  attentionDecode: ClassCurve;
+  /** GPU-side cost of one kernel launch, seconds */
+  kernelLaunchS: number;
+  interconnect: PerfInterconnect | null;
+  /** passed through for the energy model */
+  tdpW: number | null;
+  idlePowerW: number | null;
+  /** where the figures come from */
+  sources: string[];
+}
+
+function finite(x: number, what: string): number {
+  if (!Number.isFinite(x) || x < 0) throw new UserError(`invalid ${what}: ${x}`);
+  return x;
+}
+
+/** The reference (uncalibrated) target of a catalog accelerator. */
+export function targetFromAccelerator(spec: AcceleratorSpec, refEff: ReferenceEfficiency): PerfTarget {
+  const peak: Partial<Record<Dtype, number>> = {};
+  for (const [dtype, rate] of Object.entries(spec.peakFlopsPerS) as [Dtype, { value: number } | null][]) {
+    if (rate && rate.value > 0) peak[dtype] = rate.value;
+  }
+  const half = finite(refEff.gemmHalfFlops.value, `${spec.id} gemmHalfFlops`);
+  const gemm: PerfTarget['gemm'] = { default: { effMax: refEff.gemmEffMax.default.value, halfWork: half } };
+  for (const [dtype, eff] of Object.entries(refEff.gemmEffMax)) {
+    if (dtype !== 'default' && eff) gemm[dtype as Dtype] = { effMax: eff.value, halfWork: half };
+  }
+  const memory: EffCurve = { effMax: refEff.memoryEffMax.value, halfWork: refEff.memoryHalfBytes.value };
+  // flash-style attention shares the GEMM falloff with its own ceiling; decode attention streams the KV cache
+  const attention: EffCurve = { effMax: refEff.attentionEffMax.value, halfWork: half };
+  const ic = spec.interconnect;
+  return {
+    id: spec.id,
+    name: spec.name,
+    kind: 'reference',
+    peakFlopsPerS: peak,
+    memoryBytes: spec.memoryBytes.value,
+    memoryBytesPerS: spec.memoryBytesPerS.value,
+    gemm,
+    gemmSkinny: null,
+    memory,
+    attentionPrefill: { unit: 'flops', curve: attention },
+    attentionDecode: { unit: 'bytes', curve: memory },
+    kernelLaunchS: refEff.kernelLaunchS.value,
+    interconnect:
+      ic.kind === 'none' || ic.maxGpus <= 1
+        ? null
+        : { kind: ic.kind, bytesPerS: ic.bytesPerS.value, latencyS: ic.latencyS.value, maxGpus: ic.maxGpus },
+    tdpW: spec.tdpW.value,
+    idlePowerW: spec.idlePowerW.value,
+    sources: [
+      `peaks: ${spec.peakFlopsPerS.bf16?.source ?? spec.memoryBytesPerS.source}`,
+      `bandwidth: ${spec.memoryBytesPerS.source}`,
+      `gemm: ${refEff.gemmEffMax.default.source}; falloff: ${refEff.gemmHalfFlops.source}`,
+      `memory: ${refEff.memoryEffMax.source}`,
+      `attention: ${refEff.attentionEffMax.source}`,
+      `launch: ${refEff.kernelLaunchS.source}`,
+    ],
+  };
+}
+
+/** Converts a profile fit to an efficiency curve; `rate` is the ceiling its roofline time used. */
+function curveOfFit(fit: Fit, rate: number): EffCurve {
+  // time = fixedS + roofline / effMax  <=>  halfWork = fixedS * rate * effMax
+  const halfWork = fit.halfWork > 0 ? fit.halfWork : fit.fixedS * rate * fit.effMax;
+  return { effMax: fit.effMax, halfWork };
+}
+
+export interface ProfileTargetOptions {
+  /** device memory in bytes; default: the adapter's largest buffer (a lower bound) */
+  memoryBytes?: number;
+  id?: string;
+}
+
+/**
+ * A calibrated WebGPU profile as a target. The f32 FMA ceiling is the compute peak for fp32, the f16
+ * ceiling (where measured, else f32) for the 16-bit and narrower formats, which WGSL can only
+ * compute after widening; there is no interconnect, so tp must be 1.
+ */
+export function targetFromProfile(profile: Profile, options: ProfileTargetOptions = {}): PerfTarget {
+  const c = profile.ceilings;
+  const f32 = c.fmaF32FlopsPerS;
+  const f16 = c.fmaF16FlopsPerS ?? f32;
+  const peak: Partial<Record<Dtype, number>> = { fp32: f32, tf32: f32, bf16: f16, fp16: f16, fp8: f16, int8: f16, int4: f16 };
+  const bw = c.memoryBytesPerS;
+  const fits = profile.fits;
+  const flopsCurve = (fit: Fit | undefined, rate: number, fallback: EffCurve): EffCurve =>
+    fit && fit.workUnit === 'flops' ? curveOfFit(fit, rate) : fallback;
+  const classCurve = (fit: Fit | undefined, fallback: ClassCurve): ClassCurve => {
+    if (!fit) return fallback;
+    return fit.workUnit === 'flops' ? { unit: 'flops', curve: curveOfFit(fit, f16) } : { unit: 'bytes', curve: curveOfFit(fit, bw) };
+  };
+  const memory: EffCurve = fits.stream && fits.stream.workUnit === 'bytes' ? curveOfFit(fits.stream, bw) : { effMax: 1, halfWork: 0 };
+  const gemmDefault = flopsCurve(fits.gemm, f16, { effMax: 1, halfWork: 0 });
+  const gemm: PerfTarget['gemm'] = { default: gemmDefault };
+  const skinny = fits['gemm-skinny'] && fits['gemm-skinny'].workUnit === 'flops' ? curveOfFit(fits['gemm-skinny'], f16) : null;
+  const limits = profile.device.limits ?? {};
+  const memoryBytes = options.memoryBytes ?? limits.maxBufferSize ?? limits.maxStorageBufferBindingSize;
+  if (!memoryBytes || memoryBytes <= 0) {
+    throw new UserError('the profile does not record device memory (limits.maxBufferSize): give --memory-gib');
+  }
+  return {
+    id: options.id ?? `profile:${profile.device.description || profile.device.architecture || profile.device.vendor}`,
+    name: `${profile.device.description || profile.device.vendor} (${profile.device.backend}, calibrated ${profile.createdAt})`,
+    kind: 'profile',
+    peakFlopsPerS: peak,
+    memoryBytes,
+    memoryBytesPerS: bw,
+    gemm,
+    gemmSkinny: skinny,
+    memory,
+    attentionPrefill: classCurve(fits['attention-prefill'], { unit: 'flops', curve: gemmDefault }),
+    attentionDecode: classCurve(fits['attention-decode'], { unit: 'bytes', curve: memory }),
+    kernelLaunchS: c.dispatchOverheadS,
+    interconnect: null,
+    tdpW: null,
+    idlePowerW: null,
+    sources: [`calibrated profile (${profile.timing}, ${profile.toggles}) created ${profile.createdAt}`],
+  };
+}
+
+/** Peak FLOP/s for a compute dtype, falling back to the 16-bit tensor rate, then fp32. */
+export function peakFor(target: PerfTarget, dtype: Dtype): number {
+  const p = target.peakFlopsPerS;
+  const r = p[dtype] ?? p.bf16 ?? p.fp16 ?? p.fp32;
+  if (!r) throw new UserError(`target ${target.id} has no compute peak for ${dtype}`);
+  return r;
+}
+
+export interface ResolveTargetOptions {
+  /** catalog accelerator id (reference profile) */
+  gpu?: string;
+  /** path of a calibrated profile; wins over `gpu` */
+  profile?: string;
+  /** device memory for a profile target, bytes */
+  memoryBytes?: number;
+}
+
+/** The target a command names: a calibrated profile file, or a catalog accelerator's reference profile. */
+export function resolveTarget(options: ResolveTargetOptions): PerfTarget {
+  if (options.profile) return targetFromProfile(readProfile(options.profile), { memoryBytes: options.memoryBytes });
+  if (!options.gpu) throw new UserError('give --gpu ID (see roofcast devices) or --profile FILE');
+  return targetFromAccelerator(getAccelerator(options.gpu), referenceEfficiency(options.gpu));
+}
