@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { UserError } from '../errors.js';
+
+/**
+ * Agent traces: what one request (a session) asks of the LLM and its tools, independent of the
+ * model and hardware that serve it. JSONL on disk: one session per line, either an object
+ * `{"id": "...", "steps": [...]}` or a bare array of steps.
+ *
+ * Steps:
+ * - `{"type":"llm","inputTokens":N,"cachedPrefixTokens":C,"outputTokens":M,"parallel":P}`:
+ *   an LLM call whose prompt has N tokens, the first C of which repeat an earlier prompt of the
+ *   session (reusable when prefix caching is on); it generates M tokens. P (default 1) identical
+ *   calls run concurrently on the same prompt (LATS children): they decode as one batch of P.
+ * - `{"type":"tool","seconds":S,"overlap":false}`: a tool call of S seconds; the GPUs stay
+ *   allocated and idle. With `overlap: true` the tool started when the previous LLM call began
+ *   decoding (LLMCompiler streams tasks while it plans), so only what is left of it is waited for.
+ */
+export const LlmStepSchema = z
+  .object({
+    type: z.literal('llm'),
+    inputTokens: z.number().int().min(1),
+    cachedPrefixTokens: z.number().int().min(0).optional(),
+    outputTokens: z.number().int().min(1),
+    parallel: z.number().int().min(1).optional(),
+  })
+  .strict()
+  .refine((s) => (s.cachedPrefixTokens ?? 0) <= s.inputTokens, {
+    message: 'cachedPrefixTokens must not exceed inputTokens',
+    path: ['cachedPrefixTokens'],
+  });
+
+export const ToolStepSchema = z
+  .object({
+    type: z.literal('tool'),
+    seconds: z.number().min(0).finite(),
+    overlap: z.boolean().optional(),
+  })
+  .strict();
+
+export const StepSchema = z.discriminatedUnion('type', [LlmStepSchema, ToolStepSchema]);
+const StepsSchema = z.array(StepSchema).min(1);
+export const SessionSchema = z.union([
+  z.object({ id: z.string().optional(), steps: StepsSchema }).strict(),
+  StepsSchema,
+]);
+
+export type LlmStep = z.infer<typeof LlmStepSchema>;
+export type ToolStep = z.infer<typeof ToolStepSchema>;
+export type Step = LlmStep | ToolStep;
+
+export interface Session {
+  id: string;
+  steps: Step[];
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.length > 0 ? issue.path.join('.') : '(session)';
+  return `${path}: ${issue.message}`;
+}
+
+/** Parses JSONL text; errors name the file and the 1-based line. Blank lines are skipped. */
+export function parseTraceJsonl(text: string, fileName = 'trace'): Session[] {
+  const sessions: Session[] = [];
+  const lines = text.split(/\r?\n/);
+  lines.forEach((line, i) => {
+    const lineNo = i + 1;
+    if (line.trim() === '') return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch {
+      throw new UserError(`${fileName}:${lineNo}: not valid JSON`);
+    }
+    const parsed = SessionSchema.safeParse(raw);
+    if (!parsed.success) {
+      throw new UserError(`${fileName}:${lineNo}: ${describeIssue(parsed.error.issues[0])}`);
+    }
+    const value = parsed.data;
+    if (Array.isArray(value)) sessions.push({ id: `line-${lineNo}`, steps: value });
+    else sessions.push({ id: value.id ?? `line-${lineNo}`, steps: value.steps });
+  });
+  if (sessions.length === 0) throw new UserError(`${fileName}: no sessions (the file is empty)`);
+  return sessions;
+}
+
+export function readTraceFile(path: string): Session[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UserError(`cannot read trace ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return parseTraceJsonl(text, path);
+}
+
+/** One session per line, in the object form the reader accepts. */
+export function toTraceJsonl(sessions: Session[]): string {
+  return sessions.map((s) => JSON.stringify({ id: s.id, steps: s.steps })).join('\n') + '\n';
+}
