@@ -5,6 +5,9 @@ import { registerPredict } from './predict.js';
 import { registerValidate } from './validate.js';
 import { registerAgent } from './agent.js';
 import { registerStudy } from './study.js';
+import { registerServe } from './serve.js';
+import { registerCompare } from './compare.js';
+import { registerReport } from './report.js';
 
 /** Every subcommand, in the order `roofcast --help` lists them. Each file registers one. */
 export const commands: ((program: Command) => void)[] = [
@@ -12,6 +15,9 @@ export const commands: ((program: Command) => void)[] = [
   registerValidate,
   registerAgent,
   registerStudy,
+  registerServe,
+  registerCompare,
+  registerReport,
   registerDevices,
   registerCalibrate,
 ];
