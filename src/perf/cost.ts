@@ -53,6 +53,8 @@ export interface CostContext {
   perSequenceS: number;
   commLatencyS: number;
   commBytesPerS: number;
+  /** sliding-window span (Infinity for full attention) */
+  windowTokens: number;
 }
 
 export function createCostContext(options: CostContextOptions): CostContext {
@@ -118,6 +120,7 @@ export function createCostContext(options: CostContextOptions): CostContext {
     perSequenceS: engine.stepPerSequenceS.value,
     commLatencyS: target.interconnect?.latencyS ?? 0,
     commBytesPerS: target.interconnect?.bytesPerS ?? Infinity,
+    windowTokens: model.slidingWindowTokens ?? Infinity,
   };
 }
 
@@ -138,9 +141,17 @@ export interface StepAggregate {
   sampled: number;
 }
 
-export function aggregateBatch(batch: StepBatch): StepAggregate {
+/** Query-key pairs of `t` new tokens after `p` cached ones, each attending to at most `window` keys. */
+export function prefillPairs(t: number, p: number, window: number): number {
+  if (p + t <= window) return t * p + (t * (t + 1)) / 2;
+  const full = Math.max(0, Math.min(t, window - p)); // tokens whose whole past fits the window
+  return full * p + (full * (full + 1)) / 2 + (t - full) * window;
+}
+
+/** Sums a batch into the quantities the operators depend on; `window` caps attention spans (sliding window). */
+export function aggregateBatch(batch: StepBatch, window = Infinity): StepAggregate {
   let prefillTokens = 0;
-  let prefillPairs = 0;
+  let pairs = 0;
   let prefillKvTokens = 0;
   let decodeKvTokens = 0;
   for (const s of batch.prefill) {
@@ -148,19 +159,19 @@ export function aggregateBatch(batch: StepBatch): StepAggregate {
     const p = s.pastTokens;
     if (!(t > 0) || !(p >= 0)) throw new UserError(`prefill needs tokens > 0 and pastTokens >= 0, got ${t} and ${p}`);
     prefillTokens += t;
-    prefillPairs += t * p + (t * (t + 1)) / 2;
-    prefillKvTokens += p + t;
+    pairs += prefillPairs(t, p, window);
+    prefillKvTokens += Math.min(p + t, window + t);
   }
   for (const s of batch.decode) {
     if (!(s.pastTokens >= 0)) throw new UserError(`decode needs pastTokens >= 0, got ${s.pastTokens}`);
-    decodeKvTokens += s.pastTokens + 1;
+    decodeKvTokens += Math.min(s.pastTokens + 1, window);
   }
   const decodeSeqs = batch.decode.length;
   return {
     tokens: prefillTokens + decodeSeqs,
     prefillSeqs: batch.prefill.length,
     prefillTokens,
-    prefillPairs,
+    prefillPairs: pairs,
     prefillKvTokens,
     decodeSeqs,
     decodeKvTokens,
@@ -330,7 +341,7 @@ const scratch = newAccumulator(false);
 /** Cost of one engine step on one GPU of the instance (all GPUs of a TP group run in lockstep). */
 export function stepCost(ctx: CostContext, batch: StepBatch, options: StepCostOptions = {}): StepCost {
   const acc = options.breakdown ? newAccumulator(true) : scratch;
-  costAggregate(ctx, aggregateBatch(batch), acc);
+  costAggregate(ctx, aggregateBatch(batch, ctx.windowTokens), acc);
   return {
     seconds: acc.seconds,
     computeS: acc.computeS,

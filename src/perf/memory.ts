@@ -14,6 +14,8 @@ export interface MemoryPlan {
   kvCapacityBytesPerGpu: number;
   kvBytesPerTokenPerGpu: number;
   blockTokens: number;
+  /** sliding-window span: the cache never holds more tokens per sequence */
+  windowTokens: number;
 }
 
 /**
@@ -50,12 +52,13 @@ export function memoryPlan(
     kvCapacityBytesPerGpu: usableBytes - weights - reserve,
     kvBytesPerTokenPerGpu: kvBytesPerTokenPerGpu(model, kvDtype, tp),
     blockTokens: engine.blockTokens.value,
+    windowTokens: model.slidingWindowTokens ?? Infinity,
   };
 }
 
 /** KV bytes per GPU that `batch` sequences of `contextTokens` each hold (whole blocks). */
 export function kvBytesForBatch(plan: MemoryPlan, batch: number, contextTokens: number): number {
-  const blocks = Math.ceil(contextTokens / plan.blockTokens);
+  const blocks = Math.ceil(Math.min(contextTokens, plan.windowTokens) / plan.blockTokens);
   return batch * blocks * plan.blockTokens * plan.kvBytesPerTokenPerGpu;
 }
 

@@ -6,6 +6,7 @@ import type { PerfTarget } from './target.js';
 import {
   costAggregate,
   createCostContext,
+  prefillPairs,
   decodeAttentionLines,
   newAccumulator,
   type CostContext,
@@ -45,6 +46,8 @@ export interface PredictionDetail extends Prediction {
   /** the largest batch whose KV fits at input + output tokens */
   maxBatch: number;
   memoryBytesPerGpu: number;
+  /** caveats that do not stop the prediction (context past the model's trained length, KV overflow) */
+  warnings: string[];
 }
 
 function checkWorkload(w: Workload): void {
@@ -59,13 +62,13 @@ function checkWorkload(w: Workload): void {
 }
 
 /** The prefill of `batch` prompts of `input` tokens, split evenly over the engine's token-budget steps. */
-function prefillAggregate(batch: number, input: number, steps: number): StepAggregate {
+function prefillAggregate(batch: number, input: number, steps: number, window: number): StepAggregate {
   const tokens = (batch * input) / steps;
   return {
     tokens,
     prefillSeqs: batch / steps,
     prefillTokens: tokens,
-    prefillPairs: (batch * ((input * (input + 1)) / 2)) / steps,
+    prefillPairs: (batch * prefillPairs(input, 0, window)) / steps,
     prefillKvTokens: tokens,
     decodeSeqs: 0,
     decodeKvTokens: 0,
@@ -144,7 +147,7 @@ function runBatch(
 ): LatencyResult {
   const budget = ctx.engine.maxBatchedTokens.value;
   const prefillSteps = Math.max(1, Math.ceil((batch * input) / budget));
-  costAggregate(ctx, prefillAggregate(batch, input, prefillSteps), pAcc);
+  costAggregate(ctx, prefillAggregate(batch, input, prefillSteps, ctx.windowTokens), pAcc);
   const ttftS = pAcc.seconds * prefillSteps;
   let decodeS = 0;
   const steps = output - 1;
@@ -154,11 +157,17 @@ function runBatch(
     const x1 = input + output - 1;
     costAggregate(ctx, decodeAggregate(batch, Math.round((x0 + x1) / 2)), dAcc, true);
     const l = decodeAttentionLines(ctx, batch);
-    const attnS = ctx.geom.layers * sumMaxAffine(l.cA, l.cB, l.mA, l.mB, l.floor, x0, x1);
+    // a sliding window caps the attended context: past it every step costs the same
+    const W = ctx.windowTokens;
+    const capped = Math.min(x1, W);
+    let attnS = x0 <= capped ? sumMaxAffine(l.cA, l.cB, l.mA, l.mB, l.floor, x0, capped) : 0;
+    const beyond = x1 - Math.max(x0 - 1, capped);
+    if (beyond > 0) attnS += beyond * Math.max(l.floor, l.cA * W + l.cB, l.mA * W + l.mB);
+    attnS *= ctx.geom.layers;
     decodeS = dAcc.seconds * steps + attnS;
     if (dAcc.ops) {
       const mean = attnS / steps;
-      const midX = (x0 + x1) / 2;
+      const midX = Math.min((x0 + x1) / 2, W);
       const bound: Bound = l.floor > Math.max(l.cA * midX + l.cB, l.mA * midX + l.mB) ? 'overhead' : l.cA * midX + l.cB >= l.mA * midX + l.mB ? 'compute' : 'memory';
       const g = ctx.geom;
       dAcc.ops.push({
@@ -172,6 +181,17 @@ function runBatch(
     }
   }
   return { ttftS, decodeS, prefillSteps };
+}
+
+function warningsOf(ctx: CostContext, w: Workload, batch: number, plan: MemoryPlan): string[] {
+  const out: string[] = [];
+  const context = w.inputTokens + w.outputTokens;
+  const max = ctx.model.maxContextTokens;
+  if (max > 0 && context > max) out.push(`input + output = ${context} tokens exceeds the ${max}-token context of ${ctx.model.id}`);
+  if (kvBytesForBatch(plan, batch, context) > plan.kvCapacityBytesPerGpu) {
+    out.push(`the KV cache of ${batch} x ${context} tokens exceeds the memory left after weights (largest batch ${maxBatchAtContext(plan, context)})`);
+  }
+  return out;
 }
 
 function summarise(
@@ -217,6 +237,7 @@ function summarise(
     kvCapacityBytesPerGpu: plan.kvCapacityBytesPerGpu,
     maxBatch: maxBatchAtContext(plan, context),
     memoryBytesPerGpu: ctx.target.memoryBytes,
+    warnings: warningsOf(ctx, w, batch, plan),
   };
 }
 
@@ -249,9 +270,6 @@ export function evaluate(p: Predictor, w: Workload, mode: PredictMode = 'latency
   checkWorkload(w);
   const { ctx, plan } = p;
   const context = w.inputTokens + w.outputTokens;
-  if (context > ctx.model.maxContextTokens && ctx.model.maxContextTokens > 0) {
-    throw new UserError(`input + output = ${context} tokens exceeds the ${ctx.model.maxContextTokens}-token context of ${ctx.model.id}`);
-  }
   // one sequence must fit, else refuse naming the smallest tp that would
   checkFits(ctx.model, ctx.target, ctx.engine, ctx.tp, ctx.weightDtype, ctx.kvDtype, context, 1);
   const mk = () => (breakdown ? newAccumulator(true) : null);

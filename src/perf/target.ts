@@ -69,13 +69,17 @@ export function targetFromAccelerator(spec: AcceleratorSpec, refEff: ReferenceEf
     if (rate && rate.value > 0) peak[dtype] = rate.value;
   }
   const half = finite(refEff.gemmHalfFlops.value, `${spec.id} gemmHalfFlops`);
+  // the falloff is a fixed per-GEMM time where the profile gives one: halfWork scales with the dtype's rate
+  const halfFor = (dtype: Dtype, effMax: number) =>
+    refEff.gemmFixedS && peak[dtype] ? refEff.gemmFixedS.value * peak[dtype]! * effMax : half;
   const gemm: PerfTarget['gemm'] = { default: { effMax: refEff.gemmEffMax.default.value, halfWork: half } };
-  for (const [dtype, eff] of Object.entries(refEff.gemmEffMax)) {
-    if (dtype !== 'default' && eff) gemm[dtype as Dtype] = { effMax: eff.value, halfWork: half };
+  for (const dtype of Object.keys(peak) as Dtype[]) {
+    const effMax = (refEff.gemmEffMax[dtype] ?? refEff.gemmEffMax.default).value;
+    gemm[dtype] = { effMax, halfWork: halfFor(dtype, effMax) };
   }
   const memory: EffCurve = { effMax: refEff.memoryEffMax.value, halfWork: refEff.memoryHalfBytes.value };
   // flash-style attention shares the GEMM falloff with its own ceiling; decode attention streams the KV cache
-  const attention: EffCurve = { effMax: refEff.attentionEffMax.value, halfWork: half };
+  const attention: EffCurve = { effMax: refEff.attentionEffMax.value, halfWork: gemm.bf16?.halfWork ?? half };
   const ic = spec.interconnect;
   return {
     id: spec.id,
