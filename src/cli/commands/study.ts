@@ -1,13 +1,61 @@
 import type { Command } from 'commander';
-import { UserError } from '../../errors.js';
+import { reproduceStudy, type StudyResult } from '../../agents/study.js';
+import { formatSi, formatTable, parsePositiveInt, printJson } from '../util.js';
 
-// Placeholder: the real command is being built (see the issue tracker).
+const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
+
+export function formatStudy(r: StudyResult): string {
+  const t3 = formatTable([
+    ['model (GPUs)', 'workload', 'latency s (study)', 'latency s (model)', 'error', 'Wh/query (study)', 'Wh/query (model)', 'error', 'LLM calls', 'GPU idle'],
+    ...r.tableIII.map((row) => [
+      `${row.model} (${row.gpus}x)`,
+      row.workload,
+      row.published.latencyS.toFixed(2),
+      row.predicted.latencyS.mean.toFixed(2),
+      pct(row.latencyError),
+      row.published.energyWh.toFixed(2),
+      row.predicted.energyWh.mean.toFixed(2),
+      pct(row.energyError),
+      row.predicted.llmCalls.mean.toFixed(1),
+      `${(100 * row.predicted.gpuIdleFraction).toFixed(0)}%`,
+    ]),
+  ]);
+  const t4 = formatTable([
+    ['model', 'workload', 'queries/day', 'study', 'formula on study Wh', 'model', 'error'],
+    ...r.tableIV.map((f) => [
+      f.model,
+      f.workload,
+      formatSi(f.queriesPerDay, ''),
+      formatSi(f.publishedW, 'W'),
+      formatSi(f.formulaFromPublishedW, 'W'),
+      formatSi(f.predictedW, 'W'),
+      pct(f.error),
+    ]),
+  ]);
+  return [
+    `${r.source}`,
+    `setup: HotpotQA, ${r.setup.gpu}, engine ${r.setup.engine}, one request at a time, prefix caching on; ${r.setup.episodes} episodes, seed ${r.setup.seed}`,
+    '',
+    'Table III: latency and GPU energy per query (whole instance, tool waits at idle power)',
+    t3,
+    '',
+    'Table IV: fleet power = Wh/query x queries/day / 24 h (PUE 1)',
+    t4,
+    '',
+    `largest error: latency ${pct(r.maxAbsLatencyError).replace('+', '')}, energy ${pct(r.maxAbsEnergyError).replace('+', '')}`,
+  ].join('\n');
+}
+
 export function registerStudy(program: Command): void {
   program
     .command('study')
-    .description('(not yet available)')
+    .description("reproduce Tables III and IV of the agent-cost study (Kim et al. 2025) and show each cell's error")
+    .option('--episodes <n>', 'Monte Carlo episodes per cell', parsePositiveInt, 500)
+    .option('--seed <n>', 'random seed', parsePositiveInt, 1)
     .option('--json', 'print JSON')
-    .action(() => {
-      throw new UserError('study is not implemented yet');
+    .action((o: { episodes: number; seed: number; json?: boolean }) => {
+      const r = reproduceStudy({ episodes: o.episodes, seed: o.seed });
+      if (o.json) printJson(r);
+      else process.stdout.write(formatStudy(r) + '\n');
     });
 }
