@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadValidationCases, validate } from '../src/perf/validation.js';
+import { UserError } from '../src/errors.js';
+
+function roofcast(...args: string[]) {
+  const r = spawnSync(process.execPath, ['dist/cli/main.js', ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Bounds on the published set (data/validation), set from the measured MAPE plus a margin, so that a
+ * change that makes the model worse fails here. The engine figures were not fitted to these cases.
+ */
+const BOUNDS = { ttftS: 0.35, tpotS: 0.2, outputTokensPerS: 0.1 };
+
+describe('validation set', () => {
+  const cases = loadValidationCases();
+  it('holds every published case of validation-public.md', () => {
+    const ids = cases.map((c) => c.id);
+    expect(ids).toContain('splitwise-a100-llama-2-70b-tp2-b1-in512-out128');
+    expect(ids).toContain('splitwise-h100-llama-2-70b-tp2-b1-in512-out128');
+    expect(ids).toContain('mlperf-v4.1-dgx-h100-llama-2-70b-offline');
+    expect(cases.filter((c) => c.engine === 'trtllm' && c.model === 'llama-3.1-8b')).toHaveLength(8);
+    for (const c of cases) expect(c.source.length).toBeGreaterThan(10);
+  });
+  it(`keeps the MAPE per metric under ${JSON.stringify(BOUNDS)}`, () => {
+    const report = validate(cases);
+    for (const [metric, bound] of Object.entries(BOUNDS)) {
+      const m = report.mape[metric as keyof typeof BOUNDS];
+      expect(m, metric).toBeDefined();
+      expect(m!.value, metric).toBeLessThan(bound);
+    }
+  });
+  it('rejects a malformed validation file naming the file and field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'roofcast-validate-'));
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ name: 'x', source: 'y', cases: [{ id: 'a', model: 'llama-3.1-8b' }] }));
+    expect(() => loadValidationCases(dir)).toThrow(UserError);
+    expect(() => loadValidationCases(dir)).toThrow(/bad\.json.*cases\.0\./);
+  });
+});
+
+describe('roofcast validate', () => {
+  it('prints predicted vs measured and the MAPE per metric', () => {
+    const r = roofcast('validate');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/splitwise-h100-llama-2-70b-tp2-b1-in512-out128\s+TTFT/);
+    expect(r.stdout).toMatch(/MAPE/);
+  });
+  it('--json gives cases and mape', () => {
+    const r = roofcast('validate', '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.cases.length).toBeGreaterThan(30);
+    expect(j.mape.tpotS.value).toBeGreaterThan(0);
+    expect(j.cases[0].metrics[0]).toHaveProperty('error');
+  });
+  it('a bad folder is one line, status 2', () => {
+    const r = roofcast('validate', '--dir', '/nonexistent/folder');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
