@@ -40,10 +40,7 @@ export const ToolStepSchema = z
 
 export const StepSchema = z.discriminatedUnion('type', [LlmStepSchema, ToolStepSchema]);
 const StepsSchema = z.array(StepSchema).min(1);
-export const SessionSchema = z.union([
-  z.object({ id: z.string().optional(), steps: StepsSchema }).strict(),
-  StepsSchema,
-]);
+export const SessionObjectSchema = z.object({ id: z.string().optional(), steps: StepsSchema }).strict();
 
 export type LlmStep = z.infer<typeof LlmStepSchema>;
 export type ToolStep = z.infer<typeof ToolStepSchema>;
@@ -54,9 +51,11 @@ export interface Session {
   steps: Step[];
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.length > 0 ? issue.path.join('.') : '(session)';
-  return `${path}: ${issue.message}`;
+/** `steps[2].outputTokens: ...`: the field of the line that is wrong. */
+function describeIssue(issue: z.core.$ZodIssue, bareArray: boolean): string {
+  const parts = bareArray ? ['steps', ...issue.path] : issue.path;
+  const path = parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`)).join('');
+  return `${path || 'session'}: ${issue.message}`;
 }
 
 /** Parses JSONL text; errors name the file and the 1-based line. Blank lines are skipped. */
@@ -72,9 +71,11 @@ export function parseTraceJsonl(text: string, fileName = 'trace'): Session[] {
     } catch {
       throw new UserError(`${fileName}:${lineNo}: not valid JSON`);
     }
-    const parsed = SessionSchema.safeParse(raw);
+    // a bare array of steps, or an object with an id and the steps
+    const bareArray = Array.isArray(raw);
+    const parsed = bareArray ? StepsSchema.safeParse(raw) : SessionObjectSchema.safeParse(raw);
     if (!parsed.success) {
-      throw new UserError(`${fileName}:${lineNo}: ${describeIssue(parsed.error.issues[0])}`);
+      throw new UserError(`${fileName}:${lineNo}: ${describeIssue(parsed.error.issues[0], bareArray)}`);
     }
     const value = parsed.data;
     if (Array.isArray(value)) sessions.push({ id: `line-${lineNo}`, steps: value });
