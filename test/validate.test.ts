@@ -12,10 +12,13 @@ function roofcast(...args: string[]) {
 }
 
 /**
- * Bounds on the published set (data/validation), set from the measured MAPE plus a margin, so that a
- * change that makes the model worse fails here. The engine figures were not fitted to these cases.
+ * Bounds on the published set (data/validation), the measured MAPE plus a margin, so that a change
+ * that makes the model worse fails here. Measured: TTFT 10.7%, TPOT 4.6%, tokens/s 5.1%. The trtllm
+ * figures are not fitted to any case; four vllm-legacy figures were fitted to the Splitwise A100 rows
+ * only, so the H100 rows are a held-out check with its own bound (measured 7.9%).
  */
-const BOUNDS = { ttftS: 0.35, tpotS: 0.2, outputTokensPerS: 0.1 };
+const BOUNDS = { ttftS: 0.15, tpotS: 0.08, outputTokensPerS: 0.08 };
+const HELD_OUT_BOUND = 0.12;
 
 describe('validation set', () => {
   const cases = loadValidationCases();
@@ -34,6 +37,11 @@ describe('validation set', () => {
       expect(m, metric).toBeDefined();
       expect(m!.value, metric).toBeLessThan(bound);
     }
+  });
+  it(`keeps the held-out Splitwise H100 rows (not used to fit vllm-legacy) under ${HELD_OUT_BOUND * 100}% MAPE`, () => {
+    const held = validate(cases.filter((c) => c.engine === 'vllm-legacy' && c.gpu === 'h100-sxm'));
+    expect(held.cases.length).toBe(15);
+    expect(held.overallMape).toBeLessThan(HELD_OUT_BOUND);
   });
   it('rejects a malformed validation file naming the file and field', () => {
     const dir = mkdtempSync(join(tmpdir(), 'roofcast-validate-'));

@@ -116,7 +116,7 @@ export function createCostContext(options: CostContextOptions): CostContext {
     launchS: ideal ? 0 : target.kernelLaunchS,
     issueS: engine.eagerIssueS.value,
     graphMaxBatch: engine.graphMaxBatch.value,
-    stepFixedS: engine.stepFixedS.value,
+    stepFixedS: engine.stepFixedS.value + engine.stepPerWorkerS.value * tp,
     perSequenceS: engine.stepPerSequenceS.value,
     commLatencyS: target.interconnect?.latencyS ?? 0,
     commBytesPerS: target.interconnect?.bytesPerS ?? Infinity,

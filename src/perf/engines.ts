@@ -18,6 +18,8 @@ export interface EngineSpec {
   stepFixedS: EngineFigure;
   /** more host time per sequence in the step, seconds */
   stepPerSequenceS: EngineFigure;
+  /** more host time per tensor-parallel worker per step (driver-to-worker dispatch), seconds */
+  stepPerWorkerS: EngineFigure;
   /** CPU time to issue one kernel eagerly; a kernel costs max(GPU time, this) */
   eagerIssueS: EngineFigure;
   /** decode-only steps up to this batch replay a CUDA graph (no per-kernel issue cost); 0 = never */
@@ -52,6 +54,7 @@ const ENGINES: Record<EngineId, EngineSpec> = {
     name: 'vLLM 0.6+ (CUDA graphs in decode, async output processing)',
     stepFixedS: { value: 0.4e-3, source: `assumed: ${B4} says overhead drops to a few hundred us with CUDA graphs and async scheduling` },
     stepPerSequenceS: { value: 8e-6, source: 'assumed: Python scheduling/input preparation per sequence, reduced in v0.6 (vLLM v0.6.0 blog, S16)' },
+    stepPerWorkerS: { value: 0, source: 'assumed: vLLM 0.6 broadcasts step inputs to workers through shared memory, negligible next to the step' },
     eagerIssueS: { value: 10e-6, source: `assumed: PyTorch eager op issue, between the ~4 us async CUDA launch and the ~20 us framework round trip of ${B4}` },
     graphMaxBatch: { value: 256, source: 'vLLM 0.6 captures CUDA graphs for decode batch sizes up to 256 (_BATCH_SIZES_TO_CAPTURE)' },
     gemmFactor: { value: 1, source: 'assumed: cuBLAS/CUTLASS GEMMs as fast as the MAMF best shapes of the reference profile' },
@@ -67,12 +70,13 @@ const ENGINES: Record<EngineId, EngineSpec> = {
   'vllm-legacy': {
     id: 'vllm-legacy',
     name: 'vLLM 2023 releases (eager PyTorch, no CUDA graphs)',
-    stepFixedS: { value: 1e-3, source: `assumed: low end of ${B4}'s 1-3 ms per step for eager engines (per-kernel issue is counted separately)` },
-    stepPerSequenceS: { value: 30e-6, source: 'assumed: pre-0.6 Python scheduling and input preparation dominated (29% of time on 8B, vLLM v0.6.0 blog S16)' },
+    stepFixedS: { value: 0, source: 'fitted: grid search on the 16 Splitwise A100 rows of data/validation (TTFT+TPOT MAPE 7.4%); held out: the 15 H100 rows (7.9%): no fixed part beyond the per-worker cost' },
+    stepPerSequenceS: { value: 0.3e-3, source: 'fitted: grid search on the 16 Splitwise A100 rows of data/validation (TTFT+TPOT MAPE 7.4%); held out: the 15 H100 rows (7.9%); pre-0.6 Python per-sequence work (block tables, sampling metadata) dominated, vLLM v0.6.0 blog S16' },
+    stepPerWorkerS: { value: 3e-3, source: 'fitted: grid search on the 16 Splitwise A100 rows of data/validation (TTFT+TPOT MAPE 7.4%); held out: the 15 H100 rows (7.9%); 2023 vLLM drove each tensor-parallel worker through a Ray remote call per step' },
     eagerIssueS: { value: 10e-6, source: `assumed: PyTorch eager op issue, between the ~4 us async CUDA launch and the ~20 us framework round trip of ${B4}` },
     graphMaxBatch: { value: 0, source: 'vLLM added CUDA graphs in v0.2.7 (2024); the 2023 releases ran eagerly' },
-    gemmFactor: { value: 1, source: 'assumed: same cuBLAS GEMMs' },
-    attentionFactor: { value: 1, source: 'assumed: xformers prefill attention near the reference ceiling' },
+    gemmFactor: { value: 0.75, source: 'fitted: grid search on the 16 Splitwise A100 rows of data/validation (TTFT+TPOT MAPE 7.4%); held out: the 15 H100 rows (7.9%); 2023 PyTorch/cuBLAS builds reach less of peak than the 2024-25 MAMF runs of hardware.md B.1' },
+    attentionFactor: { value: 0.75, source: 'assumed: same software factor as the GEMMs (xformers prefill attention)' },
     memoryFactor: { value: 1, source: 'assumed: same streaming efficiency' },
     memoryUtilization: { value: 0.9, source: 'vLLM default gpu_memory_utilization=0.9' },
     reserveBytes: { value: 1 * GIB, source: 'assumed: CUDA context and NCCL buffers, no CUDA graphs' },
@@ -86,6 +90,7 @@ const ENGINES: Record<EngineId, EngineSpec> = {
     name: 'TensorRT-LLM (C++ runtime / PyTorch backend with CUDA graphs and overlap scheduler)',
     stepFixedS: { value: 0.1e-3, source: 'assumed: C++ batch manager with the overlap scheduler hides most host work' },
     stepPerSequenceS: { value: 1e-6, source: 'assumed: C++ per-request bookkeeping' },
+    stepPerWorkerS: { value: 0, source: 'assumed: MPI/NCCL-driven workers, no per-step RPC' },
     eagerIssueS: { value: 5e-6, source: `assumed: prefill kernels issued without graphs, ~4-6 us per launch (${B4})` },
     graphMaxBatch: { value: 2048, source: 'assumed: decode CUDA graphs padded up to the maximum batch' },
     gemmFactor: { value: 1, source: 'assumed: cuBLASLt/CUTLASS GEMMs at the reference ceiling' },
@@ -103,6 +108,7 @@ const ENGINES: Record<EngineId, EngineSpec> = {
     name: 'bare roofline (peak FLOP/s and bandwidth, no overheads)',
     stepFixedS: { value: 0, source: 'definition' },
     stepPerSequenceS: { value: 0, source: 'definition' },
+    stepPerWorkerS: { value: 0, source: 'definition' },
     eagerIssueS: { value: 0, source: 'definition' },
     graphMaxBatch: { value: Number.MAX_SAFE_INTEGER, source: 'definition' },
     gemmFactor: { value: 1, source: 'definition' },
