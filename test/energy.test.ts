@@ -62,6 +62,19 @@ describe('power model', () => {
   });
 });
 
+describe('power model against measurements it was not built from', () => {
+  it('ML.ENERGY (vLLM, 1x H100, Qwen3-8B chat): batch 8 draws 427 W, batch 256 633 W', () => {
+    // H100 constants come from Splitwise; ML.ENERGY is independent. Context ~1.5k tokens assumed.
+    const t = buildAgentTarget({ model: getModel('qwen3-8b'), gpu: 'h100-sxm', tp: 1 });
+    const at = (batch: number) => {
+      const c = t.sim.stepCost({ prefill: [], decode: Array.from({ length: batch }, () => ({ pastTokens: 1500 })) });
+      return stepPowerW(t.sim.power, c, t.sim.peaks);
+    };
+    expect(Math.abs(at(8) / 427 - 1)).toBeLessThan(0.15);
+    expect(Math.abs(at(256) / 633 - 1)).toBeLessThan(0.15);
+  });
+});
+
 describe('power timeline', () => {
   it('idle + busy = wall for every GPU and energy is the integral of the segments', () => {
     const tl = new PowerTimeline(8, 40, true);

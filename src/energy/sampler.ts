@@ -130,6 +130,16 @@ export interface PowerFit {
   points: number;
 }
 
+/** Reference utilisations for a machine with no catalog entry (the local calibration GPU). */
+const LOCAL_BASE: PowerModel = {
+  acceleratorId: 'local',
+  idleW: { value: 0, source: 'replaced by the fit' },
+  tdpW: { value: 0, source: 'replaced by the fit' },
+  memoryBoundW: { value: 0, source: 'replaced by the fit' },
+  memoryRefUtil: { value: 0.6, source: 'assumed: decode-like bandwidth use (Splitwise decode reached 56-62% of peak)' },
+  computeRefUtil: { value: 0.8, source: 'hardware.md B.1: large-GEMM efficiency ~0.8' },
+};
+
 function activityAt(activity: readonly ActivityMark[], tS: number): ActivityMark | null {
   let hit: ActivityMark | null = null;
   for (const a of activity) if (a.tS <= tS) hit = a;
@@ -157,7 +167,7 @@ function solve3(a: number[][], b: number[]): number[] | null {
  * marked activity; returns `base` with idle and decode power replaced by the fit. Needs samples
  * at idle, memory-bound and compute-bound activity, else it returns null (keep the defaults).
  */
-export function fitPowerModel(samples: readonly PowerSample[], activity: readonly ActivityMark[], base: PowerModel): PowerFit | null {
+export function fitPowerModel(samples: readonly PowerSample[], activity: readonly ActivityMark[], base: PowerModel = LOCAL_BASE): PowerFit | null {
   const rows: { u: number[]; p: number }[] = [];
   for (const s of samples) {
     const a = activityAt(activity, s.tS);
