@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getModel } from '../src/models/index.js';
+import type { ModelSpec } from '../src/models/types.js';
+import { PROFILE_SCHEMA_ID, type Profile } from '../src/profile/schema.js';
+import { resolveTarget, targetFromProfile } from '../src/perf/target.js';
+import { createCostContext, prefillPairs, stepCost } from '../src/perf/cost.js';
+import { memoryPlan, kvBytesForBatch } from '../src/perf/memory.js';
+import { getEngine } from '../src/perf/engines.js';
+import { predict } from '../src/perf/predict.js';
+import { UserError } from '../src/errors.js';
+import type { Workload } from '../src/perf/types.js';
+
+/** A small but schema-valid calibrated profile (numbers of a software rasteriser's order). */
+function profile(over: Partial<Profile['ceilings']> = {}, withFits = true): Profile {
+  return {
+    schema: PROFILE_SCHEMA_ID,
+    device: {
+      vendor: 'mesa', architecture: 'llvmpipe', description: 'test adapter', backend: 'vulkan', features: [],
+      subgroupMatrixConfigs: [], limits: { maxBufferSize: 2 ** 31 },
+    },
+    toggles: 'throughput',
+    timing: 'timestamp-query',
+    createdAt: '2026-11-25T00:00:00Z',
+    ceilings: {
+      fmaF32FlopsPerS: 2e11, fmaF16FlopsPerS: null, memoryBytesPerS: 2e10, cacheBytesPerS: null,
+      copyBufferToBufferBytesPerS: 1e10, dispatchOverheadS: 20e-6, ...over,
+    },
+    measurements: [],
+    fits: withFits
+      ? {
+          gemm: { kernelClass: 'gemm', model: 'saturating', workUnit: 'flops', effMax: 0.5, halfWork: 1e8, fixedS: 0, points: 5, rmsRelError: 0.05 },
+          'attention-decode': { kernelClass: 'attention-decode', model: 'saturating', workUnit: 'bytes', effMax: 0.6, halfWork: 1e6, fixedS: 0, points: 5, rmsRelError: 0.05 },
+          stream: { kernelClass: 'stream', model: 'saturating', workUnit: 'bytes', effMax: 0.9, halfWork: 0, fixedS: 10e-6, points: 5, rmsRelError: 0.05 },
+        }
+      : {},
+  };
+}
+
+const small = getModel('llama-3.2-1b');
+const w = (over: Partial<Workload> = {}): Workload => ({ batch: 1, inputTokens: 64, outputTokens: 16, weightDtype: 'bf16', kvDtype: 'bf16', ...over });
+
+describe('targetFromProfile', () => {
+  it('maps ceilings and fits to the target', () => {
+    const t = targetFromProfile(profile());
+    expect(t.kind).toBe('profile');
+    // no f16 ceiling: 16-bit formats fall back to the f32 FMA rate
+    expect(t.peakFlopsPerS.bf16).toBe(2e11);
+    expect(targetFromProfile(profile({ fmaF16FlopsPerS: 4e11 })).peakFlopsPerS.fp16).toBe(4e11);
+    expect(t.gemm.default).toEqual({ effMax: 0.5, halfWork: 1e8 });
+    expect(t.attentionDecode.unit).toBe('bytes');
+    // a fit given as fixed time converts to half-work: fixedS x rate x effMax
+    expect(t.memory.halfWork).toBeCloseTo(10e-6 * 2e10 * 0.9, 6);
+    expect(t.memoryBytes).toBe(2 ** 31);
+    expect(t.kernelLaunchS).toBe(20e-6);
+    expect(t.interconnect).toBeNull();
+    expect(targetFromProfile(profile(), { memoryBytes: 8e9 }).memoryBytes).toBe(8e9);
+  });
+  it('predicts on a calibrated adapter, faster with higher ceilings, tp must be 1', () => {
+    const slow = predict({ model: small, target: targetFromProfile(profile(), { memoryBytes: 8e9 }), engine: 'vllm', workload: w() });
+    const fast = predict({ model: small, target: targetFromProfile(profile({ memoryBytesPerS: 4e10, fmaF32FlopsPerS: 4e11 }), { memoryBytes: 8e9 }), engine: 'vllm', workload: w() });
+    expect(fast.tpotS).toBeLessThan(slow.tpotS);
+    expect(fast.ttftS).toBeLessThan(slow.ttftS);
+    // 2.5 GB of bf16 weights at 18 GB/s effective: decode is ~0.1 s per token
+    expect(slow.tpotS).toBeGreaterThan(2.4e9 / 2e10);
+    expect(() => predict({ model: small, target: targetFromProfile(profile(), { memoryBytes: 8e9 }), engine: 'vllm', tp: 2, workload: w() })).toThrow(/no GPU interconnect/);
+    // without fits the roofline is bare (efficiency 1)
+    const bare = predict({ model: small, target: targetFromProfile(profile({}, false), { memoryBytes: 8e9 }), engine: 'ideal', workload: w() });
+    expect(bare.tpotS).toBeLessThan(slow.tpotS);
+  });
+  it('a profile without memory figures asks for --memory-gib', () => {
+    const p = profile();
+    p.device.limits = {};
+    expect(() => targetFromProfile(p)).toThrow(UserError);
+    expect(() => targetFromProfile(p)).toThrow(/memory-gib/);
+  });
+  it('CLI: --profile FILE with --memory-gib, and a malformed profile is one line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'roofcast-profile-'));
+    const file = join(dir, 'p.json');
+    writeFileSync(file, JSON.stringify(profile()));
+    const run = (...args: string[]) => spawnSync(process.execPath, ['dist/cli/main.js', ...args], { encoding: 'utf8' });
+    const ok = run('predict', '--model', 'llama-3.2-1b', '--profile', file, '--memory-gib', '8', '--input', '64', '--output', '8', '--json');
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout).memoryBytesPerGpu).toBe(8 * 1024 ** 3);
+    writeFileSync(file, JSON.stringify({ ...profile(), ceilings: { fmaF32FlopsPerS: -1 } }));
+    const bad = run('predict', '--model', 'llama-3.2-1b', '--profile', file);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/ceilings/);
+  });
+});
+
+describe('sliding-window attention', () => {
+  it('prefillPairs equals the brute-force count', () => {
+    for (const [t, p, win] of [[10, 0, 4], [100, 50, 64], [7, 3, 1000], [64, 200, 32], [1, 10, 5]]) {
+      let brute = 0;
+      for (let i = 1; i <= t; i++) brute += Math.min(p + i, win);
+      expect(prefillPairs(t, p, win)).toBe(brute);
+    }
+  });
+  it('caps KV memory and decode cost at the window', () => {
+    const windowed: ModelSpec = { ...getModel('mistral-7b'), id: 'mistral-7b-window', slidingWindowTokens: 4096, maxContextTokens: 32768 };
+    const full: ModelSpec = { ...windowed, slidingWindowTokens: undefined };
+    const h100 = resolveTarget({ gpu: 'h100-sxm' });
+    const engine = getEngine('vllm');
+    const pw = memoryPlan(windowed, h100, engine, 1, 'bf16', 'bf16');
+    expect(kvBytesForBatch(pw, 1, 16384)).toBe(kvBytesForBatch(pw, 1, 4096));
+    const ctxW = createCostContext({ model: windowed, target: h100, engine });
+    const ctxF = createCostContext({ model: full, target: h100, engine });
+    const at = (ctx: typeof ctxW, past: number) => stepCost(ctx, { prefill: [], decode: Array.from({ length: 64 }, () => ({ pastTokens: past })) }).seconds;
+    expect(at(ctxW, 20000)).toBeCloseTo(at(ctxW, 8000), 12);
+    expect(at(ctxF, 20000)).toBeGreaterThan(at(ctxF, 8000));
+    const a = predict({ model: windowed, target: h100, engine, workload: w({ inputTokens: 8000, outputTokens: 2000, batch: 16 }) });
+    const b = predict({ model: full, target: h100, engine, workload: w({ inputTokens: 8000, outputTokens: 2000, batch: 16 }) });
+    expect(a.tpotS).toBeLessThan(b.tpotS);
+    expect(a.ttftS).toBeLessThan(b.ttftS);
+  });
+});
