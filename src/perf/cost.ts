@@ -48,6 +48,8 @@ export interface CostContext {
   rates: Float64Array;
   launchS: number;
   issueS: number;
+  /** extra time of one eager all-reduce from rank skew: eagerSyncS x log2(tp) */
+  syncS: number;
   graphMaxBatch: number;
   stepFixedS: number;
   perSequenceS: number;
@@ -115,6 +117,7 @@ export function createCostContext(options: CostContextOptions): CostContext {
     rates,
     launchS: ideal ? 0 : target.kernelLaunchS,
     issueS: engine.eagerIssueS.value,
+    syncS: engine.eagerSyncS.value * Math.log2(tp),
     graphMaxBatch: engine.graphMaxBatch.value,
     stepFixedS: engine.stepFixedS.value + engine.stepPerWorkerS.value * tp,
     perSequenceS: engine.stepPerSequenceS.value,
@@ -246,7 +249,8 @@ function addComm(ctx: CostContext, acc: StepAccumulator, eager: boolean, op: str
   if (n <= 1) return;
   const transfer = ((steps * (n - 1)) / n) * bytes / ctx.commBytesPerS;
   const gpu = steps * (n - 1) * ctx.commLatencyS + transfer + ctx.launchS;
-  const t = eager && ctx.issueS > gpu ? ctx.issueS : gpu;
+  let t = eager && ctx.issueS > gpu ? ctx.issueS : gpu;
+  if (eager) t += ctx.syncS;
   acc.seconds += t * count;
   acc.communicationS += t * count;
   if (acc.ops) acc.ops.push({ op, phase, seconds: t * count, bound: 'communication', flops: 0, bytes: bytes * count });

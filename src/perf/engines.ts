@@ -22,6 +22,11 @@ export interface EngineSpec {
   stepPerWorkerS: EngineFigure;
   /** CPU time to issue one kernel eagerly; a kernel costs max(GPU time, this) */
   eagerIssueS: EngineFigure;
+  /**
+   * extra wait per eager collective per doubling of the TP group: each all-reduce waits for the
+   * slowest rank's CPU to catch up, and the expected maximum of n ranks' jitter grows like log2(n)
+   */
+  eagerSyncS: EngineFigure;
   /** decode-only steps up to this batch replay a CUDA graph (no per-kernel issue cost); 0 = never */
   graphMaxBatch: EngineFigure;
   /** multipliers on the target's best GEMM, attention and streaming efficiencies */
@@ -56,6 +61,7 @@ const ENGINES: Record<EngineId, EngineSpec> = {
     stepPerSequenceS: { value: 8e-6, source: 'assumed: Python scheduling/input preparation per sequence, reduced in v0.6 (vLLM v0.6.0 blog, S16)' },
     stepPerWorkerS: { value: 0, source: 'assumed: vLLM 0.6 broadcasts step inputs to workers through shared memory, negligible next to the step' },
     eagerIssueS: { value: 10e-6, source: `assumed: PyTorch eager op issue, between the ~4 us async CUDA launch and the ~20 us framework round trip of ${B4}` },
+    eagerSyncS: { value: 0, source: 'assumed: decode replays CUDA graphs, ranks do not drift per kernel; prefill kernels are long' },
     graphMaxBatch: { value: 256, source: 'vLLM 0.6 captures CUDA graphs for decode batch sizes up to 256 (_BATCH_SIZES_TO_CAPTURE)' },
     gemmFactor: { value: 1, source: 'assumed: cuBLAS/CUTLASS GEMMs as fast as the MAMF best shapes of the reference profile' },
     attentionFactor: { value: 1, source: 'assumed: FlashAttention/FlashInfer reach the reference attention ceiling' },
@@ -70,13 +76,14 @@ const ENGINES: Record<EngineId, EngineSpec> = {
   'vllm-legacy': {
     id: 'vllm-legacy',
     name: 'vLLM 2023 releases (eager PyTorch, no CUDA graphs)',
-    stepFixedS: { value: 0, source: 'fitted: grid search on the 16 Splitwise A100 rows of data/validation (TTFT+TPOT MAPE 7.4%); held out: the 15 H100 rows (7.9%): no fixed part beyond the per-worker cost' },
-    stepPerSequenceS: { value: 0.3e-3, source: 'fitted: grid search on the 16 Splitwise A100 rows of data/validation (TTFT+TPOT MAPE 7.4%); held out: the 15 H100 rows (7.9%); pre-0.6 Python per-sequence work (block tables, sampling metadata) dominated, vLLM v0.6.0 blog S16' },
-    stepPerWorkerS: { value: 3e-3, source: 'fitted: grid search on the 16 Splitwise A100 rows of data/validation (TTFT+TPOT MAPE 7.4%); held out: the 15 H100 rows (7.9%); 2023 vLLM drove each tensor-parallel worker through a Ray remote call per step' },
+    stepFixedS: { value: 0, source: 'fitted: grid search on the 31 Splitwise TP2/TP4 rows of data/validation (TTFT+TPOT MAPE 7.2%); held out: the 18 TP8 rows (16.1%): no fixed part beyond the per-worker and per-sequence costs' },
+    stepPerSequenceS: { value: 0.3e-3, source: 'fitted: grid search on the 31 Splitwise TP2/TP4 rows of data/validation (TTFT+TPOT MAPE 7.2%); held out: the 18 TP8 rows (16.1%); pre-0.6 Python per-sequence work (block tables, sampling metadata) dominated, vLLM v0.6.0 blog S16' },
+    stepPerWorkerS: { value: 1e-3, source: 'fitted: grid search on the 31 Splitwise TP2/TP4 rows of data/validation (TTFT+TPOT MAPE 7.2%); held out: the 18 TP8 rows (16.1%); 2023 vLLM drove each tensor-parallel worker through a Ray remote call per step' },
     eagerIssueS: { value: 10e-6, source: `assumed: PyTorch eager op issue, between the ~4 us async CUDA launch and the ~20 us framework round trip of ${B4}` },
+    eagerSyncS: { value: 20e-6, source: 'fitted: grid search on the 31 Splitwise TP2/TP4 rows of data/validation (TTFT+TPOT MAPE 7.2%); held out: the 18 TP8 rows (16.1%); TPOT stops falling from TP4 to TP8 in that data although weights per GPU halve' },
     graphMaxBatch: { value: 0, source: 'vLLM added CUDA graphs in v0.2.7 (2024); the 2023 releases ran eagerly' },
-    gemmFactor: { value: 0.75, source: 'fitted: grid search on the 16 Splitwise A100 rows of data/validation (TTFT+TPOT MAPE 7.4%); held out: the 15 H100 rows (7.9%); 2023 PyTorch/cuBLAS builds reach less of peak than the 2024-25 MAMF runs of hardware.md B.1' },
-    attentionFactor: { value: 0.75, source: 'assumed: same software factor as the GEMMs (xformers prefill attention)' },
+    gemmFactor: { value: 0.7, source: 'fitted: grid search on the 31 Splitwise TP2/TP4 rows of data/validation (TTFT+TPOT MAPE 7.2%); held out: the 18 TP8 rows (16.1%); 2023 PyTorch/cuBLAS builds reach less of peak than the 2024-25 MAMF runs of hardware.md B.1' },
+    attentionFactor: { value: 0.7, source: 'assumed: same software factor as the GEMMs (xformers prefill attention)' },
     memoryFactor: { value: 1, source: 'assumed: same streaming efficiency' },
     memoryUtilization: { value: 0.9, source: 'vLLM default gpu_memory_utilization=0.9' },
     reserveBytes: { value: 1 * GIB, source: 'assumed: CUDA context and NCCL buffers, no CUDA graphs' },
@@ -92,6 +99,7 @@ const ENGINES: Record<EngineId, EngineSpec> = {
     stepPerSequenceS: { value: 1e-6, source: 'assumed: C++ per-request bookkeeping' },
     stepPerWorkerS: { value: 0, source: 'assumed: MPI/NCCL-driven workers, no per-step RPC' },
     eagerIssueS: { value: 5e-6, source: `assumed: prefill kernels issued without graphs, ~4-6 us per launch (${B4})` },
+    eagerSyncS: { value: 0, source: 'assumed: C++ runtime, no per-kernel Python jitter' },
     graphMaxBatch: { value: 2048, source: 'assumed: decode CUDA graphs padded up to the maximum batch' },
     gemmFactor: { value: 1, source: 'assumed: cuBLASLt/CUTLASS GEMMs at the reference ceiling' },
     attentionFactor: { value: 1, source: 'assumed: TRT-LLM FMHA/XQA at the reference ceiling' },
@@ -110,6 +118,7 @@ const ENGINES: Record<EngineId, EngineSpec> = {
     stepPerSequenceS: { value: 0, source: 'definition' },
     stepPerWorkerS: { value: 0, source: 'definition' },
     eagerIssueS: { value: 0, source: 'definition' },
+    eagerSyncS: { value: 0, source: 'definition' },
     graphMaxBatch: { value: Number.MAX_SAFE_INTEGER, source: 'definition' },
     gemmFactor: { value: 1, source: 'definition' },
     attentionFactor: { value: 1, source: 'definition' },
