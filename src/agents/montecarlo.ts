@@ -72,6 +72,8 @@ export interface MonteCarloOptions extends SimOptions {
   seed: number;
   queriesPerDay: number;
   pue: number;
+  /** called every 50 episodes and at the end (progress bars) */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface MonteCarloResult {
@@ -94,7 +96,10 @@ export function runMonteCarlo(
   const results: EpisodeResult[] = [];
   let first: Session | null = null;
   if ('sessions' in source) {
-    for (const s of source.sessions) results.push(simulateSession(s, cache, sim));
+    source.sessions.forEach((s, i) => {
+      results.push(simulateSession(s, cache, sim));
+      if ((i + 1) % 50 === 0) options.onProgress?.(i + 1, source.sessions.length);
+    });
     first = source.sessions[0];
   } else {
     const rng = new Rng(options.seed);
@@ -102,8 +107,10 @@ export function runMonteCarlo(
       const session = generateSession(rng, source.generate, `${source.generate.workflow}-${i}`);
       if (i === 0) first = session;
       results.push(simulateSession(session, cache, sim));
+      if ((i + 1) % 50 === 0) options.onProgress?.(i + 1, options.episodes);
     }
   }
+  options.onProgress?.(results.length, results.length);
   if (!first) throw new Error('no episodes');
   const firstResult = options.record ? simulateSession(first, cache, { ...sim, record: true }) : results[0];
   return { summary: summarize(results, options.queriesPerDay, options.pue), first: { session: first, result: firstResult } };

@@ -82,8 +82,10 @@ export interface StudyResult {
 const rel = (predicted: number, published: number): number => predicted / published - 1;
 
 /** Runs every Table III cell with the shared workflow presets and derives Table IV from its energy. */
-export function reproduceStudy(options: { episodes?: number; seed?: number; params?: WorkflowParams } = {}): StudyResult {
-  const episodes = options.episodes ?? 500;
+export function reproduceStudy(
+  options: { episodes?: number; seed?: number; params?: WorkflowParams; onProgress?: (cellsDone: number, cells: number) => void } = {},
+): StudyResult {
+  const episodes = options.episodes ?? 1000;
   const seed = options.seed ?? 1;
   const params = options.params ?? WORKFLOW_PRESET;
   const targets = new Map<string, ReturnType<typeof buildAgentTarget>>();
@@ -109,6 +111,7 @@ export function reproduceStudy(options: { episodes?: number; seed?: number; para
       latencyError: rel(mc.summary.latencyS.mean, cell.latencyS),
       energyError: rel(mc.summary.energyWh.mean, cell.energyWh),
     });
+    options.onProgress?.(rows.length, STUDY_TABLE_III.length);
   }
   const fleet: FleetRow[] = STUDY_TABLE_IV.map((f) => {
     const row = rows.find((r) => r.model === f.model && r.workload === f.workload);

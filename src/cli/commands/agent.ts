@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
+import cliProgress from 'cli-progress';
 import { UserError } from '../../errors.js';
 import { resolveModel } from '../../models/index.js';
 import { ENGINE_IDS } from '../../perf/engines.js';
@@ -103,10 +104,15 @@ export function registerAgent(program: Command): void {
       // only Reflexion trials and LATS iterations stop on success
       const stops = workflow === 'reflexion' || workflow === 'lats';
       const accuracy = stops ? (o.accuracy ?? accuracyFor(model.id, workflow, benchmark ?? 'hotpotqa').value) : undefined;
-      const source = o.trace
-        ? { sessions: readTraceFile(o.trace) }
+      const sessions = o.trace ? readTraceFile(o.trace) : null;
+      const source = sessions
+        ? { sessions }
         : { generate: { workflow: workflow as WorkflowId, benchmark: benchmark ?? 'hotpotqa', accuracy: accuracy ?? 0 } };
+      // progress on stderr, only on a terminal
+      const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ stream: process.stderr, format: 'episodes {bar} {value}/{total}' }) : null;
+      bar?.start(sessions ? sessions.length : o.episodes, 0);
       const mc = runMonteCarlo(target.sim, source, {
+        onProgress: (done) => bar?.update(done),
         episodes: o.episodes,
         seed: o.seed,
         queriesPerDay: o.queriesPerDay,
@@ -115,6 +121,7 @@ export function registerAgent(program: Command): void {
         decodeChunk: o.decodeChunk,
         record: Boolean(o.traceOut),
       });
+      bar?.stop();
       const title = o.trace ? `trace ${o.trace}` : `${workflow}${benchmark ? ` on ${benchmark}` : ''}`;
       if (o.traceOut) {
         const chrome = toChromeTrace(mc.first.result, target.tp, `${title}: ${model.id} on ${target.perf.id} x ${target.tp}`);

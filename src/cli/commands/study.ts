@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
 import { reproduceStudy, type StudyResult } from '../../agents/study.js';
 import { formatSi, formatTable, parsePositiveInt, printJson } from '../util.js';
 
@@ -50,11 +51,15 @@ export function registerStudy(program: Command): void {
   program
     .command('study')
     .description("reproduce Tables III and IV of the agent-cost study (Kim et al. 2025) and show each cell's error")
-    .option('--episodes <n>', 'Monte Carlo episodes per cell', parsePositiveInt, 500)
+    .option('--episodes <n>', 'Monte Carlo episodes per cell', parsePositiveInt, 1000)
     .option('--seed <n>', 'random seed', parsePositiveInt, 1)
     .option('--json', 'print JSON')
     .action((o: { episodes: number; seed: number; json?: boolean }) => {
-      const r = reproduceStudy({ episodes: o.episodes, seed: o.seed });
+      // progress on stderr, only on a terminal
+      const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ stream: process.stderr, format: 'study {bar} {value}/{total} cells' }) : null;
+      bar?.start(6, 0);
+      const r = reproduceStudy({ episodes: o.episodes, seed: o.seed, onProgress: (done) => bar?.update(done) });
+      bar?.stop();
       if (o.json) printJson(r);
       else process.stdout.write(formatStudy(r) + '\n');
     });
