@@ -10,7 +10,7 @@ import { runMonteCarlo, type AgentSummary } from '../../agents/montecarlo.js';
 import { accuracyFor, BENCHMARKS, WORKFLOWS, type BenchmarkId, type WorkflowId } from '../../agents/presets.js';
 import { buildAgentTarget } from '../../agents/setup.js';
 import { readTraceFile } from '../../agents/trace.js';
-import { formatSeconds, formatSi, formatTable, oneOf, parseNonNegative, parsePositive, parsePositiveInt, printJson } from '../util.js';
+import { formatSeconds, formatSi, formatTable, oneOf, parseNonNegative, parseNumber, parsePositive, parsePositiveInt, printJson } from '../util.js';
 
 interface AgentCliOptions {
   workflow?: WorkflowId;
@@ -43,7 +43,7 @@ function parseAccuracy(v: string): number {
 }
 
 function parseSeed(v: string): number {
-  const x = Number(v);
+  const x = parseNumber(v);
   if (!Number.isInteger(x)) throw new InvalidArgumentError(`'${v}' is not a whole number`);
   return x;
 }
