@@ -55,6 +55,7 @@ export interface CostContext {
   perSequenceS: number;
   commLatencyS: number;
   commBytesPerS: number;
+  customAllReduceMaxBytes: number;
   /** sliding-window span (Infinity for full attention) */
   windowTokens: number;
 }
@@ -123,6 +124,7 @@ export function createCostContext(options: CostContextOptions): CostContext {
     perSequenceS: engine.stepPerSequenceS.value,
     commLatencyS: target.interconnect?.latencyS ?? 0,
     commBytesPerS: target.interconnect?.bytesPerS ?? Infinity,
+    customAllReduceMaxBytes: engine.customAllReduceMaxBytes.value,
     windowTokens: model.slidingWindowTokens ?? Infinity,
   };
 }
@@ -243,12 +245,17 @@ function addOp(
   if (acc.ops) acc.ops.push({ op, phase, seconds: t * count, bound, flops: flops * count, bytes: bytes * count });
 }
 
-/** Ring collective: all-reduce moves 2(n-1)/n of the data in 2(n-1) steps, all-gather half that. */
+/**
+ * Ring collective: all-reduce (steps 2) moves 2(n-1)/n of the data in 2(n-1) latency steps,
+ * all-gather (steps 1) half of that. Small all-reduces on engines with a custom kernel take the same
+ * bytes in two synchronisation steps (reduce-scatter and all-gather through peer memory).
+ */
 function addComm(ctx: CostContext, acc: StepAccumulator, eager: boolean, op: string, phase: Phase, bytes: number, steps: number, count: number): void {
   const n = ctx.tp;
   if (n <= 1) return;
   const transfer = ((steps * (n - 1)) / n) * bytes / ctx.commBytesPerS;
-  const gpu = steps * (n - 1) * ctx.commLatencyS + transfer + ctx.launchS;
+  const syncSteps = steps === 2 && bytes <= ctx.customAllReduceMaxBytes ? 2 : steps * (n - 1);
+  const gpu = syncSteps * ctx.commLatencyS + transfer + ctx.launchS;
   let t = eager && ctx.issueS > gpu ? ctx.issueS : gpu;
   if (eager) t += ctx.syncS;
   acc.seconds += t * count;

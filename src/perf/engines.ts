@@ -29,6 +29,11 @@ export interface EngineSpec {
   eagerSyncS: EngineFigure;
   /** decode-only steps up to this batch replay a CUDA graph (no per-kernel issue cost); 0 = never */
   graphMaxBatch: EngineFigure;
+  /**
+   * all-reduces up to this size use a custom NVLink kernel with two synchronisation steps
+   * (reduce-scatter + all-gather through peer memory) instead of NCCL's 2(n-1)-step ring; 0 = never
+   */
+  customAllReduceMaxBytes: EngineFigure;
   /** multipliers on the target's best GEMM, attention and streaming efficiencies */
   gemmFactor: EngineFigure;
   attentionFactor: EngineFigure;
@@ -51,6 +56,7 @@ export const ENGINE_IDS = ['vllm', 'vllm-legacy', 'trtllm', 'ideal'] as const;
 export type EngineId = (typeof ENGINE_IDS)[number];
 
 const GIB = 1024 ** 3;
+const MIB = 1024 ** 2;
 const B4 = 'hardware.md B.4';
 
 const ENGINES: Record<EngineId, EngineSpec> = {
@@ -63,6 +69,7 @@ const ENGINES: Record<EngineId, EngineSpec> = {
     eagerIssueS: { value: 10e-6, source: `assumed: PyTorch eager op issue, between the ~4 us async CUDA launch and the ~20 us framework round trip of ${B4}` },
     eagerSyncS: { value: 0, source: 'assumed: decode replays CUDA graphs, ranks do not drift per kernel; prefill kernels are long' },
     graphMaxBatch: { value: 256, source: 'vLLM 0.6 captures CUDA graphs for decode batch sizes up to 256 (_BATCH_SIZES_TO_CAPTURE)' },
+    customAllReduceMaxBytes: { value: 8 * MIB, source: 'vLLM custom all-reduce (custom_all_reduce.py, default max_size 8 MiB; since v0.3, 2024), two-shot above 512 KiB (U: recalled)' },
     gemmFactor: { value: 1, source: 'assumed: cuBLAS/CUTLASS GEMMs as fast as the MAMF best shapes of the reference profile' },
     attentionFactor: { value: 1, source: 'assumed: FlashAttention/FlashInfer reach the reference attention ceiling' },
     memoryFactor: { value: 1, source: 'assumed: decode GEMV and paged-attention kernels stream as fast as STREAM' },
@@ -82,6 +89,7 @@ const ENGINES: Record<EngineId, EngineSpec> = {
     eagerIssueS: { value: 10e-6, source: `assumed: PyTorch eager op issue, between the ~4 us async CUDA launch and the ~20 us framework round trip of ${B4}` },
     eagerSyncS: { value: 20e-6, source: 'fitted: grid search on the 31 Splitwise TP2/TP4 rows of data/validation (TTFT+TPOT MAPE 7.2%); held out: the 18 TP8 rows (16.1%); TPOT stops falling from TP4 to TP8 in that data although weights per GPU halve' },
     graphMaxBatch: { value: 0, source: 'vLLM added CUDA graphs in v0.2.7 (2024); the 2023 releases ran eagerly' },
+    customAllReduceMaxBytes: { value: 0, source: 'the 2023 releases all-reduced through NCCL only (custom all-reduce arrived in 2024)' },
     gemmFactor: { value: 0.7, source: 'fitted: grid search on the 31 Splitwise TP2/TP4 rows of data/validation (TTFT+TPOT MAPE 7.2%); held out: the 18 TP8 rows (16.1%); 2023 PyTorch/cuBLAS builds reach less of peak than the 2024-25 MAMF runs of hardware.md B.1' },
     attentionFactor: { value: 0.7, source: 'assumed: same software factor as the GEMMs (xformers prefill attention)' },
     memoryFactor: { value: 1, source: 'assumed: same streaming efficiency' },
@@ -101,6 +109,7 @@ const ENGINES: Record<EngineId, EngineSpec> = {
     eagerIssueS: { value: 5e-6, source: `assumed: prefill kernels issued without graphs, ~4-6 us per launch (${B4})` },
     eagerSyncS: { value: 0, source: 'assumed: C++ runtime, no per-kernel Python jitter' },
     graphMaxBatch: { value: 2048, source: 'assumed: decode CUDA graphs padded up to the maximum batch' },
+    customAllReduceMaxBytes: { value: 8 * MIB, source: 'assumed: TensorRT-LLM custom all-reduce plugin (AUTO strategy: one-/two-shot for small messages), same limit as vLLM' },
     gemmFactor: { value: 1, source: 'assumed: cuBLASLt/CUTLASS GEMMs at the reference ceiling' },
     attentionFactor: { value: 1, source: 'assumed: TRT-LLM FMHA/XQA at the reference ceiling' },
     memoryFactor: { value: 1, source: 'assumed: same streaming efficiency' },
@@ -120,6 +129,7 @@ const ENGINES: Record<EngineId, EngineSpec> = {
     eagerIssueS: { value: 0, source: 'definition' },
     eagerSyncS: { value: 0, source: 'definition' },
     graphMaxBatch: { value: Number.MAX_SAFE_INTEGER, source: 'definition' },
+    customAllReduceMaxBytes: { value: Number.MAX_SAFE_INTEGER, source: 'definition: the fewest synchronisation steps' },
     gemmFactor: { value: 1, source: 'definition' },
     attentionFactor: { value: 1, source: 'definition' },
     memoryFactor: { value: 1, source: 'definition' },

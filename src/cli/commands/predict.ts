@@ -52,6 +52,7 @@ export function formatPrediction(r: PredictionDetail, withBreakdown: boolean): s
     ['largest batch at this context', r.maxBatch],
     ['fits', r.fits ? 'yes' : 'no: the KV cache of this batch exceeds memory'],
   ];
+  for (const w of r.warnings) rows.push(['warning', w]);
   let out = formatTable(rows, ['l', 'l']);
   if (withBreakdown) {
     for (const phase of ['prefill', 'decode'] as const) {
