@@ -18,6 +18,7 @@ import {
   type SessionSource,
 } from '../src/serving/index.js';
 import type { Session } from '../src/agents/trace.js';
+import { stepCost } from '../src/perf/cost.js';
 
 const model = resolveModel('llama-3.1-8b');
 const a100: ServeInstance = buildInstance({ model, gpu: 'a100-sxm4-40gb' });
@@ -126,6 +127,19 @@ describe('serving simulator invariants', () => {
       expect(withCache.tokens.prefilled + withCache.tokens.recomputed).toBeLessThanOrEqual(without.tokens.prefilled + without.tokens.recomputed);
       expect(withCache.ttftS.p50).toBeLessThan(without.ttftS.p50);
     }
+  });
+
+  it('steps last what src/perf stepCost gives for their mix', () => {
+    const one = parseServeTrace(JSON.stringify({ arrivalS: 1, steps: [{ type: 'llm', inputTokens: 300, outputTokens: 3 }] }));
+    const r = simulateServing(a100, buildArrivals(one, 0, { sessions: 1 }), 0, on);
+    const busy = r.stepRecords!.filter((s) => s.tokens > 0);
+    expect(r.stepRecords![0]).toMatchObject({ startS: 0, seconds: 1, tokens: 0 }); // idle until the arrival
+    expect(busy.map((s) => s.tokens)).toEqual([300, 1, 1]);
+    expect(busy[0].seconds).toBeCloseTo(stepCost(a100.ctx, { prefill: [{ tokens: 300, pastTokens: 0 }], decode: [] }).seconds, 12);
+    expect(busy[1].seconds).toBeCloseTo(stepCost(a100.ctx, { prefill: [], decode: [{ pastTokens: 300 }] }).seconds, 12);
+    expect(busy[2].seconds).toBeCloseTo(stepCost(a100.ctx, { prefill: [], decode: [{ pastTokens: 301 }] }).seconds, 12);
+    expect(r.latencyS.p50).toBeCloseTo(busy[0].seconds + busy[1].seconds + busy[2].seconds, 12);
+    expect(r.ttftS.p50).toBeCloseTo(busy[0].seconds, 12);
   });
 
   it('counts cache hits in whole computed blocks of the previous call', () => {
