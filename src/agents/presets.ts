@@ -206,3 +206,35 @@ export function successProbability(accuracy: number, attempts: number): number {
   if (accuracy <= 0) return 0;
   return 1 - Math.pow(1 - accuracy, 1 / attempts);
 }
+
+export type ParameterOrigin = 'study' | 'other source' | 'assumed' | 'fitted';
+
+export interface ParameterEntry {
+  name: string;
+  value: number | number[];
+  origin: ParameterOrigin;
+  source: string;
+}
+
+function originOf(source: string): ParameterOrigin {
+  if (source.startsWith('fitted')) return 'fitted';
+  if (source.startsWith('assumed')) return 'assumed';
+  return source.includes('2506.04301') ? 'study' : 'other source';
+}
+
+/** Every preset parameter with where it comes from: the study, another source, assumed, or fitted. */
+export function listParameters(params: WorkflowParams = WORKFLOW_PRESET, benchmarks: BenchmarkId[] = [...BENCHMARKS]): ParameterEntry[] {
+  const out: ParameterEntry[] = [];
+  const walk = (prefix: string, o: unknown): void => {
+    if (!o || typeof o !== 'object') return;
+    if ('value' in o && 'source' in o) {
+      const e = o as Sourced<number | number[]>;
+      out.push({ name: prefix, value: e.value, origin: originOf(e.source), source: e.source });
+      return;
+    }
+    for (const [k, v] of Object.entries(o)) if (k !== 'id' && k !== 'name') walk(prefix ? `${prefix}.${k}` : k, v);
+  };
+  walk('', params);
+  for (const b of benchmarks) walk(`benchmark.${b}`, BENCHMARK_PRESETS[b]);
+  return out;
+}

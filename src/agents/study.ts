@@ -1,7 +1,7 @@
 import { fleetPowerW, JOULES_PER_WH } from '../energy/power.js';
 import { resolveModel } from '../models/index.js';
 import { runMonteCarlo, type AgentSummary } from './montecarlo.js';
-import { accuracyFor, WORKFLOW_PRESET, type WorkflowId, type WorkflowParams } from './presets.js';
+import { accuracyFor, listParameters, STUDY_ACCURACY, WORKFLOW_PRESET, type ParameterEntry, type WorkflowId, type WorkflowParams } from './presets.js';
 import { buildAgentTarget } from './setup.js';
 
 /**
@@ -77,6 +77,8 @@ export interface StudyResult {
   tableIV: FleetRow[];
   maxAbsLatencyError: number;
   maxAbsEnergyError: number;
+  /** the workflow parameters the cells used (ShareGPT, Reflexion, LATS, HotpotQA), by origin */
+  parameters: ParameterEntry[];
 }
 
 const rel = (predicted: number, published: number): number => predicted / published - 1;
@@ -135,5 +137,9 @@ export function reproduceStudy(
     tableIV: fleet,
     maxAbsLatencyError: Math.max(...rows.map((r) => Math.abs(r.latencyError))),
     maxAbsEnergyError: Math.max(...rows.map((r) => Math.abs(r.energyError))),
+    parameters: [
+      ...listParameters(params, ['hotpotqa']).filter((p) => /^(sharegpt|step|react|reflexion|lats|benchmark)\./.test(p.name)),
+      ...STUDY_ACCURACY.map((a) => ({ name: `accuracy.${a.model}.${a.workflow}`, value: a.accuracy.value, origin: 'study' as const, source: a.accuracy.source })),
+    ],
   };
 }

@@ -33,6 +33,20 @@ export function formatStudy(r: StudyResult): string {
       pct(f.error),
     ]),
   ]);
+  const extra = formatTable([
+    ['model (GPUs)', 'workload', 'latency p95 s', 'prefill share of GPU time', 'tool share', 'KV per request mean / max', 'input / output tokens'],
+    ...r.tableIII.map((row) => [
+      `${row.model} (${row.gpus}x)`,
+      row.workload,
+      row.predicted.latencyS.p95.toFixed(1),
+      `${(100 * row.predicted.prefillShareOfGpuTime).toFixed(1)}%`,
+      `${(100 * row.predicted.toolLatencyShare).toFixed(0)}%`,
+      `${formatSi(row.predicted.kvCacheBytes.mean, 'B')} / ${formatSi(row.predicted.kvCacheBytes.max, 'B')}`,
+      `${row.predicted.inputTokens.mean.toFixed(0)} / ${row.predicted.outputTokens.mean.toFixed(0)}`,
+    ]),
+  ]);
+  const fitted = r.parameters.filter((p) => p.origin === 'fitted');
+  const counts = (['study', 'other source', 'assumed', 'fitted'] as const).map((o) => `${r.parameters.filter((p) => p.origin === o).length} ${o}`);
   return [
     `${r.source}`,
     `setup: HotpotQA, ${r.setup.gpu}, engine ${r.setup.engine}, one request at a time, prefix caching on; ${r.setup.episodes} episodes, seed ${r.setup.seed}`,
@@ -42,6 +56,12 @@ export function formatStudy(r: StudyResult): string {
     '',
     'Table IV: fleet power = Wh/query x queries/day / 24 h (PUE 1)',
     t4,
+    '',
+    'Predicted, not measured by the study',
+    extra,
+    '',
+    `parameters: ${counts.join(', ')} (all listed with sources in --json)`,
+    ...fitted.map((p) => `fitted: ${p.name} = ${String(p.value)}: ${p.source}`),
     '',
     `largest error: latency ${pct(r.maxAbsLatencyError).replace('+', '')}, energy ${pct(r.maxAbsEnergyError).replace('+', '')}`,
   ].join('\n');
