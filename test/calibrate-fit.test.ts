@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { fitBandwidth, fitDispatchOverhead, fitSaturating, weightedLeastSquares } from '../src/calibrate/fit.js';
+import { mulberry32 } from '../src/kernels/verify.js';
+
+describe('least squares', () => {
+  it('recovers a line exactly', () => {
+    const x = [1, 2, 3, 4, 5];
+    const [c, m] = weightedLeastSquares(x.map((v) => [1, v]), x.map((v) => 3 + 2 * v));
+    expect(c).toBeCloseTo(3, 10);
+    expect(m).toBeCloseTo(2, 10);
+  });
+});
+
+describe('saturating efficiency fit', () => {
+  const peak = 30e9; // flop/s
+  const truth = { effMax: 0.6, fixedS: 20e-6 };
+  const works = [1e5, 1e6, 1e7, 1e8, 1e9];
+  const synth = (noise: number, seed = 1) => {
+    const rng = mulberry32(seed);
+    return works.map((work) => {
+      const rooflineS = work / peak;
+      const t = truth.fixedS + rooflineS / truth.effMax;
+      return { work, rooflineS, seconds: t * (1 + noise * (rng() - 0.5)) };
+    });
+  };
+
+  it('recovers effMax, fixedS and halfWork from exact data', () => {
+    const fit = fitSaturating('gemm', 'flops', synth(0));
+    expect(fit.effMax).toBeCloseTo(truth.effMax, 6);
+    expect(fit.fixedS / truth.fixedS).toBeCloseTo(1, 6);
+    // efficiency is half of effMax where work / peak / effMax = fixedS
+    expect(fit.halfWork / (truth.fixedS * truth.effMax * peak)).toBeCloseTo(1, 6);
+    expect(fit.rmsRelError).toBeLessThan(1e-9);
+    expect(fit.points).toBe(5);
+  });
+
+  it('stays close under 5% noise', () => {
+    const fit = fitSaturating('gemm', 'flops', synth(0.05, 7));
+    expect(Math.abs(fit.effMax / truth.effMax - 1)).toBeLessThan(0.08);
+    expect(Math.abs(fit.fixedS / truth.fixedS - 1)).toBeLessThan(0.3);
+    expect(fit.rmsRelError).toBeGreaterThan(0);
+    expect(fit.rmsRelError).toBeLessThan(0.05);
+  });
+
+  it('falls back to fixedS = 0 when the data say so, and handles one point', () => {
+    const pts = works.map((work) => ({ work, rooflineS: work / peak, seconds: work / peak / 0.5 }));
+    const fit = fitSaturating('stream', 'bytes', pts);
+    expect(fit.fixedS).toBe(0);
+    expect(fit.effMax).toBeCloseTo(0.5, 8);
+    const one = fitSaturating('fma', 'flops', [pts[2]]);
+    expect(one.effMax).toBeCloseTo(0.5, 8);
+    expect(() => fitSaturating('x', 'flops', [])).toThrow(/no points/);
+  });
+});
+
+describe('bandwidth plateaus', () => {
+  const cacheBw = 40e9;
+  const dramBw = 10e9;
+  const cacheBytes = 32 * 2 ** 20;
+  const overheadS = 20e-6;
+  const sizes = [2 ** 16, 2 ** 18, 2 ** 20, 2 ** 22, 2 ** 24, 2 ** 26, 2 ** 28, 2 ** 29];
+  const curve = sizes.map((ws) => ({
+    workingSetBytes: ws,
+    // a fixed launch cost on small sets, then the cache or the DRAM rate
+    bytesPerS: ws / (overheadS + ws / (ws <= cacheBytes ? cacheBw : dramBw)),
+  }));
+
+  it('finds the DRAM plateau, the cache plateau and where it falls', () => {
+    const fit = fitBandwidth(curve);
+    expect(fit.memoryBytesPerS / dramBw).toBeCloseTo(1, 1);
+    expect(fit.cacheBytesPerS! / cacheBw).toBeGreaterThan(0.85);
+    expect(fit.cacheBytesPerS! / cacheBw).toBeLessThan(1.01);
+    expect(fit.cacheBytes!).toBeGreaterThan(2 ** 24);
+    expect(fit.cacheBytes!).toBeLessThan(2 ** 26);
+  });
+
+  it('reports no cache plateau on a flat curve', () => {
+    const flat = sizes.map((ws) => ({ workingSetBytes: ws, bytesPerS: dramBw * (1 + 0.01 * Math.sin(ws)) }));
+    const fit = fitBandwidth(flat);
+    expect(fit.cacheBytesPerS).toBeNull();
+    expect(fit.cacheBytes).toBeNull();
+    expect(fit.memoryBytesPerS / dramBw).toBeCloseTo(1, 1);
+  });
+
+  it('keeps the best op per working set', () => {
+    const fit = fitBandwidth([
+      { workingSetBytes: 1e9, bytesPerS: 5e9 },
+      { workingSetBytes: 1e9, bytesPerS: 8e9 },
+    ]);
+    expect(fit.memoryBytesPerS).toBe(8e9);
+  });
+});
+
+describe('dispatch overhead', () => {
+  it('takes the slope over dispatch counts', () => {
+    const pts = [1, 4, 16, 64].map((d) => ({ dispatches: d, seconds: 5e-6 + d * 12e-6 }));
+    expect(fitDispatchOverhead(pts) / 12e-6).toBeCloseTo(1, 6);
+  });
+  it('divides by the count for a single count', () => {
+    expect(fitDispatchOverhead([{ dispatches: 4, seconds: 40e-6 }])).toBeCloseTo(10e-6, 12);
+  });
+});
