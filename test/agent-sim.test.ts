@@ -141,3 +141,15 @@ describe('simulator', () => {
     expect(b.energyWh.mean).toBeGreaterThan(a.energyWh.mean);
   });
 });
+
+describe('parameter provenance', () => {
+  it('classifies every preset parameter and names the fitted one', async () => {
+    const { listParameters } = await import('../src/agents/presets.js');
+    const all = listParameters();
+    expect(all.length).toBeGreaterThan(40);
+    for (const p of all) expect(['study', 'other source', 'assumed', 'fitted']).toContain(p.origin);
+    const fitted = all.filter((p) => p.origin === 'fitted').map((p) => p.name);
+    expect(fitted).toEqual(['reflexion.maxTrials']);
+    expect(all.find((p) => p.name === 'benchmark.hotpotqa.toolLatencyS')?.origin).toBe('study');
+  });
+});
