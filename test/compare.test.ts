@@ -31,6 +31,9 @@ function row(gpu: string, p95: number, energy: number, cost: number | null, gpus
     utilisation: 1,
     servedQps: 1,
     energyWhPerQueryAlone: null,
+    llmCallsPerQuery: 1,
+    inputTokensPerCall: 100,
+    outputTokensPerCall: 10,
     price: null,
   };
 }

@@ -76,6 +76,10 @@ export interface CompareRow {
   /** queries/s the row is costed at: --qps, else the capacity of one instance */
   servedQps: number;
   energyWhPerQueryAlone: number | null;
+  /** the per-call shape the row was costed with (means for agent workloads) */
+  llmCallsPerQuery: number;
+  inputTokensPerCall: number;
+  outputTokensPerCall: number;
   price: PriceEntry | null;
 }
 
@@ -244,11 +248,11 @@ export function operatingPoint(inst: InstanceModel, shape: QueryShape, qps: numb
   };
 }
 
-function kvFor(weightDtype: WeightDtype): KvDtype {
+export function kvFor(weightDtype: WeightDtype): KvDtype {
   return weightDtype === 'fp16' ? 'fp16' : 'bf16';
 }
 
-function referenceTarget(gpu: string): PerfTarget {
+export function referenceTarget(gpu: string): PerfTarget {
   return targetFromAccelerator(getAccelerator(gpu), referenceEfficiency(gpu));
 }
 
@@ -411,6 +415,9 @@ export function runCompare(options: CompareOptions): CompareResult {
         utilisation: op.utilisation,
         servedQps: op.servedQps,
         energyWhPerQueryAlone: shape.aloneEnergyWh,
+        llmCallsPerQuery: shape.llmCalls,
+        inputTokensPerCall: shape.inputTokens,
+        outputTokensPerCall: shape.outputTokens,
         price,
       });
     }
@@ -429,5 +436,44 @@ export function runCompare(options: CompareOptions): CompareResult {
     rows,
     excluded,
     method: COMPARE_METHOD,
+  };
+}
+
+/** The JSON of `compare --json` (and the report's compare.json). */
+export function compareJson(r: CompareResult): unknown {
+  return {
+    model: r.model,
+    engine: r.engine,
+    weightDtype: r.weightDtype,
+    workload: r.workload,
+    qps: r.qps,
+    p95MaxS: r.p95MaxS,
+    sort: r.sort,
+    rows: r.rows.map((row) => ({
+      gpu: row.gpu,
+      tp: row.tp,
+      latencyS: row.latencyS,
+      energyWhPerQuery: row.energyWhPerQuery,
+      gpusNeeded: row.gpusNeeded,
+      costPerMillionQueries: row.costPerMillionQueries,
+      fleetPowerW: row.fleetPowerW,
+      pareto: row.pareto,
+      rank: row.rank,
+      batch: row.batch,
+      maxBatch: row.maxBatch,
+      capacityQps: row.capacityQps,
+      instances: row.instances,
+      utilisation: row.utilisation,
+      servedQps: row.servedQps,
+      energyWhPerQueryAlone: row.energyWhPerQueryAlone,
+      llmCallsPerQuery: row.llmCallsPerQuery,
+      inputTokensPerCall: row.inputTokensPerCall,
+      outputTokensPerCall: row.outputTokensPerCall,
+      usdPerGpuHour: row.price?.usdPerGpuHour ?? null,
+      priceDate: row.price?.date ?? null,
+      priceSource: row.price?.source ?? null,
+    })),
+    excluded: r.excluded,
+    method: r.method,
   };
 }

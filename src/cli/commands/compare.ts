@@ -6,7 +6,7 @@ import { resolveModel } from '../../models/index.js';
 import { ENGINE_IDS } from '../../perf/engines.js';
 import { WEIGHT_DTYPES, type WeightDtype } from '../../perf/graph.js';
 import { BENCHMARKS, WORKFLOWS, type BenchmarkId, type WorkflowId } from '../../agents/presets.js';
-import { runCompare, SORT_KEYS, type CompareOptions, type CompareResult, type SortKey } from '../../report/compare.js';
+import { compareJson, runCompare, SORT_KEYS, type CompareOptions, type CompareResult, type SortKey } from '../../report/compare.js';
 import { formatSeconds, formatSi, formatTable, oneOf, parsePositive, parsePositiveInt, printJson } from '../util.js';
 
 /** The flags compare takes; `roofcast report --compare` takes the same ones. */
@@ -93,42 +93,6 @@ export function compareOptionsFrom(o: CompareCliOptions): CompareOptions {
     p95MaxS: o.p95Max,
     prices: priceTable(overrides),
     sort: o.sort,
-  };
-}
-
-/** The JSON of `compare --json` (and the report's compare.json). */
-export function compareJson(r: CompareResult): unknown {
-  return {
-    model: r.model,
-    engine: r.engine,
-    weightDtype: r.weightDtype,
-    workload: r.workload,
-    qps: r.qps,
-    p95MaxS: r.p95MaxS,
-    sort: r.sort,
-    rows: r.rows.map((row) => ({
-      gpu: row.gpu,
-      tp: row.tp,
-      latencyS: row.latencyS,
-      energyWhPerQuery: row.energyWhPerQuery,
-      gpusNeeded: row.gpusNeeded,
-      costPerMillionQueries: row.costPerMillionQueries,
-      fleetPowerW: row.fleetPowerW,
-      pareto: row.pareto,
-      rank: row.rank,
-      batch: row.batch,
-      maxBatch: row.maxBatch,
-      capacityQps: row.capacityQps,
-      instances: row.instances,
-      utilisation: row.utilisation,
-      servedQps: row.servedQps,
-      energyWhPerQueryAlone: row.energyWhPerQueryAlone,
-      usdPerGpuHour: row.price?.usdPerGpuHour ?? null,
-      priceDate: row.price?.date ?? null,
-      priceSource: row.price?.source ?? null,
-    })),
-    excluded: r.excluded,
-    method: r.method,
   };
 }
 
