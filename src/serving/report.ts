@@ -6,7 +6,8 @@ type Pct = { p50: number; p95: number; p99: number };
 export interface ServePoint {
   qps: number;
   throughputQps: number;
-  latencyS: Pct & { mean: number };
+  latencyS: Pct;
+  latencyMeanS: number;
   ttftS: Pct;
   tpotS: Pct;
   energyWhPerQuery: number;
@@ -29,7 +30,8 @@ export function servePoint(run: ServeRun): ServePoint {
   return {
     qps: run.qps,
     throughputQps: run.throughputQps,
-    latencyS: { ...pct(run.latencyS), mean: run.latencyS.mean },
+    latencyS: pct(run.latencyS),
+    latencyMeanS: run.latencyS.mean,
     ttftS: pct(run.ttftS),
     tpotS: pct(run.tpotS),
     energyWhPerQuery: run.energyWhPerQuery,
