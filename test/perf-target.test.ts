@@ -71,6 +71,21 @@ describe('targetFromProfile', () => {
     const bare = predict({ model: small, target: targetFromProfile(profile({}, false), { memoryBytes: 8e9 }), engine: 'ideal', workload: w() });
     expect(bare.tpotS).toBeLessThan(slow.tpotS);
   });
+  it('the webgpu engine on an fp32 model: weights x 4 bytes, dispatch cost from the profile, no host overhead', () => {
+    const t = targetFromProfile(profile(), { memoryBytes: 16e9 });
+    const r = predict({ model: small, target: t, engine: 'webgpu', workload: w({ weightDtype: 'fp32', kvDtype: 'fp32' }) });
+    const r16 = predict({ model: small, target: t, engine: 'webgpu', workload: w() });
+    expect(r.weightsBytesPerGpu / r16.weightsBytesPerGpu).toBeCloseTo(2, 6);
+    expect(r.kvBytesPerToken).toBe(2 * r16.kvBytesPerToken);
+    expect(r.breakdown.some((b) => b.op === 'engine_step')).toBe(false);
+    // decode: every weight byte once through the fitted stream curve, plus one dispatch per kernel
+    const kernels = r.breakdown.filter((b) => b.phase === 'decode').length;
+    // (llama-3.2-1b ties its embeddings: the LM head reads the whole table, so all weights count)
+    const floor = r.weightsBytesPerGpu / (2e10 * 0.9);
+    expect(r.tpotS).toBeGreaterThan(floor);
+    // each kernel adds at most the dispatch cost (20 us) and the stream fit's fixed time (10 us)
+    expect(r.tpotS).toBeLessThan(floor * 1.03 + kernels * small.numLayers * 30e-6);
+  });
   it('a profile without memory figures asks for --memory-gib', () => {
     const p = profile();
     p.device.limits = {};
@@ -85,6 +100,7 @@ describe('targetFromProfile', () => {
     const ok = run('predict', '--model', 'llama-3.2-1b', '--profile', file, '--memory-gib', '8', '--input', '64', '--output', '8', '--json');
     expect(ok.status).toBe(0);
     expect(JSON.parse(ok.stdout).memoryBytesPerGpu).toBe(8 * 1024 ** 3);
+    expect(JSON.parse(ok.stdout).engine).toBe('webgpu');
     writeFileSync(file, JSON.stringify({ ...profile(), ceilings: { fmaF32FlopsPerS: -1 } }));
     const bad = run('predict', '--model', 'llama-3.2-1b', '--profile', file);
     expect(bad.status).toBe(2);

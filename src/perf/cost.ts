@@ -8,6 +8,8 @@ import {
   gemmComputeDtype,
   isKvDtype,
   isWeightDtype,
+  KV_DTYPES,
+  WEIGHT_DTYPES,
   layerGeometry,
   type KvDtype,
   type LayerGeometry,
@@ -65,9 +67,9 @@ export function createCostContext(options: CostContextOptions): CostContext {
   const engine = typeof options.engine === 'string' ? getEngine(options.engine) : options.engine;
   const tp = options.tp ?? 1;
   const weightDtype = options.weightDtype ?? 'bf16';
-  const kvDtype = options.kvDtype ?? (weightDtype === 'fp16' ? 'fp16' : 'bf16');
-  if (!isWeightDtype(weightDtype)) throw new UserError(`unknown weight dtype '${weightDtype}' (bf16, fp16, fp8, int8, int4)`);
-  if (!isKvDtype(kvDtype)) throw new UserError(`unknown KV dtype '${kvDtype}' (bf16, fp16, fp8, int8)`);
+  const kvDtype = options.kvDtype ?? (weightDtype === 'fp16' || weightDtype === 'fp32' ? weightDtype : 'bf16');
+  if (!isWeightDtype(weightDtype)) throw new UserError(`unknown weight dtype '${weightDtype}' (${WEIGHT_DTYPES.join(', ')})`);
+  if (!isKvDtype(kvDtype)) throw new UserError(`unknown KV dtype '${kvDtype}' (${KV_DTYPES.join(', ')})`);
   const geom = layerGeometry(model, tp, weightDtype, kvDtype);
   if (tp > 1) {
     if (!target.interconnect) {
@@ -91,7 +93,8 @@ export function createCostContext(options: CostContextOptions): CostContext {
   const mf = engine.memoryFactor.value;
   const af = engine.attentionFactor.value;
   const wDt = gemmComputeDtype(weightDtype, target.peakFlopsPerS);
-  const hDt = weightDtype === 'fp16' ? 'fp16' : 'bf16';
+  // unquantized GEMMs (LM head, router) and attention run in the activation format
+  const hDt = weightDtype === 'fp16' || weightDtype === 'fp32' ? weightDtype : 'bf16';
   const gemmCurve = (dt: typeof wDt) => target.gemm[dt] ?? target.gemm.default;
   set(K_GEMM, peakFor(target, wDt), gemmCurve(wDt), gf, target.memory, mf);
   set(K_GEMM_SKINNY, peakFor(target, wDt), target.gemmSkinny ?? gemmCurve(wDt), gf, target.memory, mf);
@@ -103,7 +106,8 @@ export function createCostContext(options: CostContextOptions): CostContext {
   ] as const) {
     // a class fitted in FLOPs bounds the compute side; one fitted in bytes the memory side
     if (cls.unit === 'flops') set(kind, peakFor(target, hDt), cls.curve, af, target.memory, mf);
-    else set(kind, peakFor(target, hDt), gemmCurve(hDt), af, cls.curve, mf * af);
+    // a streaming class (decode attention) has no GEMM ramp-up on its compute side
+    else set(kind, peakFor(target, hDt), { effMax: gemmCurve(hDt).effMax, halfWork: 0 }, af, cls.curve, mf * af);
   }
   // element-wise kernels run on the vector units; their FLOPs never bound them in practice
   set(K_ELEM, target.peakFlopsPerS.fp32 ?? peakFor(target, hDt), { effMax: 1, halfWork: 0 }, 1, target.memory, mf);
@@ -282,8 +286,8 @@ export function costAggregate(ctx: CostContext, a: StepAggregate, acc: StepAccum
   const qkv = g.qDim + 2 * g.kvDim;
 
   // --- decoder layers (identical, costed once and counted L times)
-  addOp(ctx, acc, K_ELEM, eager, 'input_norm', phase, 5 * T * h, 4 * T * h * act + 2 * h, L);
-  addOp(ctx, acc, gemm, eager, 'qkv_proj', phase, 2 * T * h * qkv, h * qkv * w + T * (h + qkv) * act + (g.qkvBias ? 2 * qkv : 0), L);
+  addOp(ctx, acc, K_ELEM, eager, 'input_norm', phase, 5 * T * h, 4 * T * h * act + g.headBytes * h, L);
+  addOp(ctx, acc, gemm, eager, 'qkv_proj', phase, 2 * T * h * qkv, h * qkv * w + T * (h + qkv) * act + (g.qkvBias ? g.headBytes * qkv : 0), L);
   const ropeWidth = g.qDim + g.kvDim;
   const qkNormPass = g.qkNorm ? 2 : 1;
   addOp(ctx, acc, K_ELEM, eager, g.qkNorm ? 'qk_norm_rotary' : 'rotary', phase, 6 * qkNormPass * T * ropeWidth, 2 * qkNormPass * T * ropeWidth * act, L);
@@ -300,7 +304,7 @@ export function costAggregate(ctx: CostContext, a: StepAggregate, acc: StepAccum
   }
   addOp(ctx, acc, gemm, eager, 'o_proj', phase, 2 * T * g.qDim * h, g.qDim * h * w + T * (g.qDim + h) * act, L);
   addComm(ctx, acc, eager, 'all_reduce', phase, T * h * act, 2, 2 * L);
-  addOp(ctx, acc, K_ELEM, eager, 'post_attention_norm', phase, 5 * T * h, 4 * T * h * act + 2 * h, L);
+  addOp(ctx, acc, K_ELEM, eager, 'post_attention_norm', phase, 5 * T * h, 4 * T * h * act + g.headBytes * h, L);
   const moe = g.moe;
   if (!moe) {
     const I = g.intermediate;
@@ -314,7 +318,7 @@ export function costAggregate(ctx: CostContext, a: StepAggregate, acc: StepAccum
     const touched = expectedExpertsTouched(E, k, T);
     const rows = (T * k) / touched;
     const expertGemm = rows < SKINNY_ROWS ? K_GEMM_SKINNY : K_GEMM;
-    addOp(ctx, acc, T < SKINNY_ROWS ? K_HEAD_SKINNY : K_HEAD, eager, 'router', phase, 2 * T * h * E, 2 * h * E + T * h * act + 4 * T * E, L);
+    addOp(ctx, acc, T < SKINNY_ROWS ? K_HEAD_SKINNY : K_HEAD, eager, 'router', phase, 2 * T * h * E, g.headBytes * h * E + T * h * act + 4 * T * E, L);
     addOp(ctx, acc, expertGemm, eager, 'experts_gate_up', phase, 4 * T * k * h * Ie, touched * 2 * h * Ie * w + T * (h + 2 * k * Ie) * act, L);
     addOp(ctx, acc, K_ELEM, eager, 'experts_silu_mul', phase, 4 * T * k * Ie, 3 * T * k * Ie * act, L);
     addOp(ctx, acc, expertGemm, eager, 'experts_down', phase, 2 * T * k * Ie * h, touched * Ie * h * w + T * k * (Ie + h) * act, L);
@@ -326,7 +330,7 @@ export function costAggregate(ctx: CostContext, a: StepAggregate, acc: StepAccum
 
   // --- once per step: embedding, final norm, LM head on the sampled tokens, sampling
   addOp(ctx, acc, K_ELEM, eager, 'embedding', phase, 0, T * h * (g.headBytes + act), 1);
-  addOp(ctx, acc, K_ELEM, eager, 'final_norm', phase, 5 * T * h, 2 * T * h * act + 2 * h, 1);
+  addOp(ctx, acc, K_ELEM, eager, 'final_norm', phase, 5 * T * h, 2 * T * h * act + g.headBytes * h, 1);
   const S = a.sampled;
   if (S > 0) {
     const V = g.vocabPerGpu;

@@ -52,7 +52,7 @@ export interface EngineSpec {
   ideal: boolean;
 }
 
-export const ENGINE_IDS = ['vllm', 'vllm-legacy', 'trtllm', 'ideal'] as const;
+export const ENGINE_IDS = ['vllm', 'vllm-legacy', 'trtllm', 'ideal', 'webgpu'] as const;
 export type EngineId = (typeof ENGINE_IDS)[number];
 
 const GIB = 1024 ** 3;
@@ -118,6 +118,26 @@ const ENGINES: Record<EngineId, EngineSpec> = {
     maxBatchedTokens: { value: 8192, source: 'TensorRT-LLM default max_num_tokens=8192 (trtllm-build docs, U)' },
     maxSequences: { value: 2048, source: 'TensorRT-LLM default max_batch_size=2048 (trtllm-build docs, U)' },
     blockTokens: { value: 32, source: 'TensorRT-LLM default tokens_per_block=32 (U)' },
+    ideal: false,
+  },
+  webgpu: {
+    id: 'webgpu',
+    name: 'roofcast WGSL runner on a calibrated adapter (all dispatches of a step in one compute pass)',
+    stepFixedS: { value: 0, source: 'definition: no host overhead beyond what the profile measured (issue 5)' },
+    stepPerSequenceS: { value: 0, source: 'definition: the runner has no scheduler' },
+    stepPerWorkerS: { value: 0, source: 'definition: one adapter' },
+    eagerIssueS: { value: 0, source: "definition: dispatches are recorded into one pass; their cost is the profile's dispatchOverheadS" },
+    eagerSyncS: { value: 0, source: 'definition: one adapter' },
+    graphMaxBatch: { value: Number.MAX_SAFE_INTEGER, source: 'definition: no per-kernel host issue cost' },
+    customAllReduceMaxBytes: { value: 0, source: 'definition: one adapter' },
+    gemmFactor: { value: 1, source: "definition: the profile's fitted GEMM curve is this runner's kernel" },
+    attentionFactor: { value: 1, source: "definition: the profile's fitted attention curves" },
+    memoryFactor: { value: 1, source: "definition: the profile's fitted stream curve" },
+    memoryUtilization: { value: 1, source: 'definition: memory is the --memory-gib figure or the largest buffer' },
+    reserveBytes: { value: 0, source: 'definition: activations only' },
+    maxBatchedTokens: { value: Number.MAX_SAFE_INTEGER, source: 'definition: a prompt is one prefill pass' },
+    maxSequences: { value: Number.MAX_SAFE_INTEGER, source: 'definition' },
+    blockTokens: { value: 1, source: 'definition: contiguous KV cache' },
     ideal: false,
   },
   ideal: {

@@ -10,10 +10,10 @@ import { UserError } from '../errors.js';
  * norm, LM head on the sampled tokens only, sampling. Sizes here are per GPU of a TP group.
  */
 
-/** Weight formats a checkpoint can be served in. */
-export const WEIGHT_DTYPES = ['bf16', 'fp16', 'fp8', 'int8', 'int4'] as const;
+/** Weight formats a checkpoint can be served in (fp32: local runners such as the WGSL mini model). */
+export const WEIGHT_DTYPES = ['bf16', 'fp16', 'fp8', 'int8', 'int4', 'fp32'] as const;
 export type WeightDtype = (typeof WEIGHT_DTYPES)[number];
-export const KV_DTYPES = ['bf16', 'fp16', 'fp8', 'int8'] as const;
+export const KV_DTYPES = ['bf16', 'fp16', 'fp8', 'int8', 'fp32'] as const;
 export type KvDtype = (typeof KV_DTYPES)[number];
 
 /** Per-GPU dimensions of one layer under tensor parallelism `tp`. */
@@ -43,10 +43,16 @@ export interface LayerGeometry {
   qkvBias: boolean;
   qkNorm: boolean;
   weightBytes: number;
-  /** embeddings and LM head stay in 16 bits in quantized checkpoints (AWQ, GPTQ, FP8 all skip them) */
+  /** embeddings, LM head, norms and router stay in 16 bits in quantized checkpoints (AWQ, GPTQ, FP8 skip them) */
   headBytes: number;
+  /** activations: 16-bit, or 32-bit in an fp32 model */
   actBytes: number;
   kvBytes: number;
+}
+
+/** Bytes of the weights a quantized checkpoint leaves unquantized, and of activations. */
+export function unquantizedBytes(weightDtype: WeightDtype): number {
+  return weightDtype === 'fp32' ? 4 : 2;
 }
 
 function checkModel(model: ModelSpec): void {
@@ -109,8 +115,8 @@ export function layerGeometry(model: ModelSpec, tp: number, weightDtype: WeightD
     qkvBias: model.qkvBias,
     qkNorm: model.qkNorm,
     weightBytes: DTYPE_BYTES[weightDtype],
-    headBytes: 2,
-    actBytes: 2,
+    headBytes: unquantizedBytes(weightDtype),
+    actBytes: unquantizedBytes(weightDtype),
     kvBytes: DTYPE_BYTES[kvDtype],
   };
 }
@@ -177,8 +183,9 @@ export function weightsBytesPerGpu(model: ModelSpec, weightDtype: WeightDtype, t
   const kvReplication = tp > model.numKvHeads ? tp / model.numKvHeads : 1;
   const kvProj = 2 * model.hiddenSize * kv * (kvReplication - 1);
   const layerSharded = (p.attention + kvProj + p.mlp + p.experts + p.shared) / tp;
-  const layer = layerSharded * w + (p.norms + p.router) * 2;
-  const head = ((p.embedding + p.lmHead) / tp) * 2 + p.finalNorm * 2;
+  const u = unquantizedBytes(weightDtype);
+  const layer = layerSharded * w + (p.norms + p.router) * u;
+  const head = ((p.embedding + p.lmHead) / tp) * u + p.finalNorm * u;
   return model.numLayers * layer + head;
 }
 
@@ -216,5 +223,6 @@ export function gemmComputeDtype(weightDtype: WeightDtype, peaks: Partial<Record
   if (weightDtype === 'fp8' && peaks.fp8) return 'fp8';
   if (weightDtype === 'int8' && peaks.int8) return 'int8';
   if (weightDtype === 'fp16') return 'fp16';
+  if (weightDtype === 'fp32') return 'fp32';
   return 'bf16';
 }

@@ -2,7 +2,7 @@ import type { ModelSpec } from '../models/types.js';
 import { UserError } from '../errors.js';
 import type { EngineSpec } from './engines.js';
 import type { PerfTarget } from './target.js';
-import { checkTensorParallel, kvBytesPerTokenPerGpu, weightsBytesPerGpu, type KvDtype, type WeightDtype } from './graph.js';
+import { checkTensorParallel, kvBytesPerTokenPerGpu, unquantizedBytes, weightsBytesPerGpu, type KvDtype, type WeightDtype } from './graph.js';
 
 export interface MemoryPlan {
   /** device memory the engine may use on each GPU */
@@ -22,13 +22,14 @@ export interface MemoryPlan {
  * Peak activation bytes per GPU of the largest step the engine schedules (its token budget):
  * hidden states and residual, the QKV and gate/up outputs, and fp32 logits of the sampled tokens.
  */
-export function activationBytesPerGpu(model: ModelSpec, engine: EngineSpec, tp: number): number {
-  if (engine.ideal) return 0;
+export function activationBytesPerGpu(model: ModelSpec, engine: EngineSpec, tp: number, actBytes = 2): number {
+  // engines without a step token budget (ideal, the WGSL runner) reserve nothing up front
+  if (engine.ideal || engine.maxBatchedTokens.value >= Number.MAX_SAFE_INTEGER) return 0;
   const tokens = Math.min(engine.maxBatchedTokens.value, model.maxContextTokens || engine.maxBatchedTokens.value);
   const h = model.hiddenSize;
   const qkv = ((model.numHeads + 2 * Math.max(model.numKvHeads, tp)) * model.headDim) / tp;
   const ffn = model.moe ? (model.moe.expertsPerToken * model.moe.expertIntermediateSize) / tp : model.intermediateSize / tp;
-  const perToken = (4 * h + qkv + 3 * ffn) * 2;
+  const perToken = (4 * h + qkv + 3 * ffn) * actBytes;
   const sampled = Math.min(tokens, engine.maxSequences.value);
   return tokens * perToken + sampled * model.vocabSize * 4;
 }
@@ -44,7 +45,7 @@ export function memoryPlan(
   checkTensorParallel(model, tp);
   const usableBytes = target.memoryBytes * engine.memoryUtilization.value;
   const weights = weightsBytesPerGpu(model, weightDtype, tp);
-  const reserve = engine.reserveBytes.value + activationBytesPerGpu(model, engine, tp);
+  const reserve = engine.reserveBytes.value + activationBytesPerGpu(model, engine, tp, unquantizedBytes(weightDtype));
   return {
     usableBytes,
     weightsBytesPerGpu: weights,

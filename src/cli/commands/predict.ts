@@ -18,15 +18,15 @@ export interface PredictCliOptions {
   output: number;
   dtype: WeightDtype;
   kvDtype?: KvDtype;
-  engine: EngineId;
+  engine?: EngineId;
   mode: PredictMode;
   breakdown?: boolean;
   json?: boolean;
 }
 
-/** The default KV format: the weights' 16-bit format, bf16 for quantized weights (vLLM kv_cache_dtype=auto). */
+/** The default KV format: the weights' own format when 16/32-bit, bf16 for quantized weights (vLLM kv_cache_dtype=auto). */
 export function defaultKvDtype(weights: WeightDtype): KvDtype {
-  return weights === 'fp16' ? 'fp16' : 'bf16';
+  return weights === 'fp16' || weights === 'fp32' ? weights : 'bf16';
 }
 
 function pct(x: number, total: number): string {
@@ -80,8 +80,8 @@ export function registerPredict(program: Command): void {
     .option('--input <tokens>', 'prompt tokens per sequence', parsePositiveInt, 1024)
     .option('--output <tokens>', 'generated tokens per sequence', parsePositiveInt, 128)
     .option('--dtype <t>', `weight format: ${WEIGHT_DTYPES.join(', ')}`, oneOf(WEIGHT_DTYPES), 'bf16')
-    .option('--kv-dtype <t>', `KV-cache format: ${KV_DTYPES.join(', ')} (default: bf16, fp16 with fp16 weights)`, oneOf(KV_DTYPES))
-    .option('--engine <e>', `serving engine: ${ENGINE_IDS.join(', ')}`, oneOf(ENGINE_IDS), 'vllm')
+    .option('--kv-dtype <t>', `KV-cache format: ${KV_DTYPES.join(', ')} (default: bf16; fp16/fp32 with fp16/fp32 weights)`, oneOf(KV_DTYPES))
+    .option('--engine <e>', `serving engine: ${ENGINE_IDS.join(', ')} (default: vllm, webgpu with --profile)`, oneOf(ENGINE_IDS))
     .option('--mode <m>', 'latency (the given batch) or throughput (the batch that maximises tokens/s)', oneOf(['latency', 'throughput'] as const), 'latency')
     .option('--breakdown', 'print the per-operator table with the bound of each')
     .option('--json', 'print JSON')
@@ -93,7 +93,7 @@ export function registerPredict(program: Command): void {
       const result = predict({
         model,
         target,
-        engine: opts.engine,
+        engine: opts.engine ?? (opts.profile ? 'webgpu' : 'vllm'),
         tp: opts.tp,
         workload: {
           batch: opts.batch,
