@@ -153,3 +153,16 @@ describe('parameter provenance', () => {
     expect(all.find((p) => p.name === 'benchmark.hotpotqa.toolLatencyS')?.origin).toBe('study');
   });
 });
+
+describe('chunked prefill', () => {
+  it('splits a prompt past the engine step budget into steps that attend to the earlier chunks', () => {
+    const cache = new StepCostCache(t8.sim);
+    expect(t8.sim.maxPrefillTokensPerStep).toBe(8192);
+    const r = simulateSession({ id: 'long', steps: [{ type: 'llm', inputTokens: 20000, outputTokens: 1 }] }, cache, { prefixCaching: true, record: true });
+    const prefills = (r.segments ?? []).filter((s) => s.kind === 'prefill');
+    expect(prefills).toHaveLength(3); // 8192 + 8192 + 3616
+    const c = (tokens: number, past: number) => t8.sim.stepCost({ prefill: [{ tokens, pastTokens: past }], decode: [] }).seconds;
+    expect(r.prefillS).toBeCloseTo(c(8192, 0) + c(8192, 8192) + c(3616, 16384), 9);
+    expect(r.prefillS).toBeGreaterThan(c(20000, 0) * 0.9);
+  });
+});

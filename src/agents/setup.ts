@@ -76,6 +76,7 @@ export function buildAgentTarget(options: AgentTargetOptions): AgentTarget {
       peaks: { flopsPerS: peakFor(perf, gemmComputeDtype(weightDtype, perf.peakFlopsPerS)), memoryBytesPerS: perf.memoryBytesPerS },
       gpus: tp,
       kvBytesPerToken: kvBytesPerTokenTotal(options.model, kvDtype),
+      maxPrefillTokensPerStep: engine.ideal ? undefined : engine.maxBatchedTokens.value,
     },
     perf,
     tp,

@@ -13,6 +13,8 @@ export interface SimTarget {
   gpus: number;
   /** KV-cache bytes per token of context, whole model (all layers, all GPUs together) */
   kvBytesPerToken: number;
+  /** the engine's token budget per step: longer prefills run as chunks (none when absent) */
+  maxPrefillTokensPerStep?: number;
 }
 
 export interface SimOptions {
@@ -139,9 +141,14 @@ export function simulateSession(session: Session, cache: StepCostCache, options:
     const kv = options.prefixCaching ? cached + p * (fresh + step.outputTokens) : p * (input + step.outputTokens);
     kvPeakTokens = Math.max(kvPeakTokens, kv);
 
-    // prefill produces the first output token; the remaining ones are decode steps
-    const pre = cache.prefill(p, fresh, cached);
-    tl.busyFor('prefill', pre.seconds, pre.powerW, record ? `llm ${callNo} prefill ${fresh} tok x${p}` : undefined);
+    // prefill produces the first output token; the remaining ones are decode steps. A prompt past
+    // the engine's step budget is prefilled in chunks, each attending to what came before.
+    const perStep = Math.max(PREFIX_BLOCK_TOKENS, Math.floor((target.maxPrefillTokensPerStep ?? Infinity) / p));
+    for (let done = 0; done < fresh; done += perStep) {
+      const n = Math.min(perStep, fresh - done);
+      const pre = cache.prefill(p, n, cached + done);
+      tl.busyFor('prefill', pre.seconds, pre.powerW, record ? `llm ${callNo} prefill ${fresh} tok x${p}` : undefined);
+    }
     lastDecodeStartS = tl.wallS;
     const steps = step.outputTokens - 1;
     for (let k = 0; k < steps; k += chunk) {
