@@ -153,8 +153,8 @@ export const WORKFLOW_PRESET: WorkflowParams = {
     shots: s(2, `${STUDY}: released-code default, 2 few-shot examples`),
     maxStepsPerTrial: s(10, `${STUDY}: released-code default, up to 10 steps per trial`),
     maxTrials: s(
-      55,
-      `fitted: the study does not state the Table III budget (released code: 4 trials; "highest-accuracy configuration"); 55 makes the 8B Reflexion latency match the study (649 s), so the Reflexion latency cells are not independent evidence`,
+      60,
+      `fitted: the study does not state the Table III budget (released code: 4 trials; "highest-accuracy configuration"); 60 minimises the larger error of the two Reflexion latency cells (8B 649 s, 70B 720 s), which are therefore not independent evidence`,
     ),
     memoryReflections: s(3, 'Shinn et al., Reflexion (NeurIPS 2023): the memory keeps at most 1-3 reflections (upper end)'),
     reflectionPromptTokens: s(600, 'assumed: reflection instructions and 2 example reflections'),
