@@ -13,11 +13,12 @@ function roofcast(...args: string[]) {
 
 /**
  * Bounds on the published set (data/validation), the measured MAPE plus a margin, so that a change
- * that makes the model worse fails here. Measured: TTFT 13.4%, TPOT 7.5%, tokens/s 5.1%. The trtllm
- * figures are not fitted to any case; five vllm-legacy figures were fitted to the Splitwise TP2 and
- * TP4 rows only, so the TP8 rows are a held-out check with its own bound (measured 16.1%).
+ * that makes the model worse fails here. Measured: TTFT 13.4%, TPOT 7.6%, tokens/s 9.4%. The trtllm
+ * figures are not fitted to any case (78 throughput rows); five vllm-legacy figures were fitted to the
+ * Splitwise TP2 and TP4 rows only, so the TP8 rows are a held-out check with its own bound
+ * (measured 16.1%), and so are the 69 rows of the wider TensorRT-LLM table (measured 9.9%).
  */
-const BOUNDS = { ttftS: 0.17, tpotS: 0.1, outputTokensPerS: 0.08 };
+const BOUNDS = { ttftS: 0.17, tpotS: 0.1, outputTokensPerS: 0.13 };
 const HELD_OUT_BOUND = 0.2;
 
 describe('validation set', () => {
@@ -27,7 +28,7 @@ describe('validation set', () => {
     expect(ids).toContain('splitwise-a100-llama-2-70b-tp2-b1-in512-out128');
     expect(ids).toContain('splitwise-h100-llama-2-70b-tp2-b1-in512-out128');
     expect(ids).toContain('mlperf-v4.1-dgx-h100-llama-2-70b-offline');
-    expect(cases.filter((c) => c.engine === 'trtllm' && c.model === 'llama-3.1-8b')).toHaveLength(8);
+    expect(cases.filter((c) => c.id.startsWith('trtllm-h100-llama-3.1-8b-fp8-in'))).toHaveLength(8);
     for (const c of cases) expect(c.source.length).toBeGreaterThan(10);
   });
   it(`keeps the MAPE per metric under ${JSON.stringify(BOUNDS)}`, () => {
@@ -42,6 +43,11 @@ describe('validation set', () => {
     const held = validate(cases.filter((c) => c.engine === 'vllm-legacy' && c.tp === 8));
     expect(held.cases.length).toBe(18);
     expect(held.overallMape).toBeLessThan(HELD_OUT_BOUND);
+  });
+  it('keeps the wider TensorRT-LLM table (H100/H200, 8B to 405B, dense and MoE) under 13% MAPE', () => {
+    const trt = validate(cases.filter((c) => c.id.startsWith('trtllm-') && !c.id.startsWith('trtllm-h100-llama-3.1-8b-fp8-in')));
+    expect(trt.cases.length).toBe(69);
+    expect(trt.mape.outputTokensPerS!.value).toBeLessThan(0.13);
   });
   it('rejects a malformed validation file naming the file and field', () => {
     const dir = mkdtempSync(join(tmpdir(), 'roofcast-validate-'));
