@@ -1,0 +1,188 @@
+/**
+ * The WGSL mini transformer on the GPU: a Llama-style decoder (fused add+RMSNorm, fused QKV
+ * projection, rotary, KV-cache append, flash prefill / split-KV decode attention, output
+ * projection, SwiGLU MLP, final norm, LM head, argmax) built from the calibration suite's GEMM and
+ * attention kernels plus the small shaders/mini-*.wgsl kernels. f32 throughout.
+ * Prefill of the prompt, then decode steps against the KV cache, all on the GPU: argmax writes the
+ * next token into the token buffer the next step's embedding reads, so no step reads back.
+ * Every dispatch carries the name of the src/perf operator it implements, so measured and
+ * predicted time compare operator by operator.
+ */
+import type { GpuContext } from '../gpu/device.js';
+import { createBuffer, readBuffer, uploadBuffer, DEFAULT_USAGE } from '../gpu/buffers.js';
+import { bindBuffers, createPipelineChecked, loadWgsl } from '../gpu/pipeline.js';
+import type { Dispatch } from '../gpu/timing.js';
+import { grid, paramsBuffer } from './common.js';
+import { gemmChoiceFromMeasurements, gemmConfigFor, gemmDispatches, weightLayout, type GemmChoice } from './mini-gemm.js';
+import { attentionDecodeDispatches, attentionPrefillDispatch, decodePartialBytes } from './mini-attention.js';
+import { headDimOf, validateMiniConfig, type MiniConfig } from './transformer-config.js';
+import { ropeAngles, RMS_EPS, type MiniWeights } from './transformer-cpu.js';
+import type { GemmLayoutB } from './gemm-wgsl.js';
+
+/** A dispatch and the src/perf operator it belongs to (qkv_proj, attention_decode, sampling...). */
+export interface LabeledDispatch extends Dispatch {
+  op: string;
+}
+
+export interface GpuMiniModel {
+  config: MiniConfig;
+  /** the prefill pass of the whole prompt */
+  prefill: LabeledDispatch[];
+  /** decode step i (0-based): token at position prompt + i against prompt + i cached ones */
+  decode: LabeledDispatch[][];
+  /** GEMM tile configurations used, by phase */
+  gemmVariants: Record<string, string>;
+  /** writes the prompt's token ids (and clears the generated ones) */
+  setPrompt(tokens: readonly number[]): void;
+  /** the logits the last step computed */
+  readLogits(): Promise<Float32Array>;
+  /** all token ids: prompt, then the generated ones */
+  readTokens(): Promise<Uint32Array>;
+  destroy(): void;
+}
+
+export interface BuildOptions {
+  /** GEMM tile configurations (default: gemm.ts defaults) */
+  gemm?: GemmChoice;
+}
+
+const WG = 64;
+
+export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, weights: MiniWeights, opts: BuildOptions = {}): Promise<GpuMiniModel> {
+  validateMiniConfig(config);
+  const c = config;
+  const choice = opts.gemm ?? gemmChoiceFromMeasurements();
+  const h = c.hidden;
+  const hd = headDimOf(c);
+  const qd = c.heads * hd;
+  const kvd = c.kvHeads * hd;
+  const qkvd = qd + 2 * kvd;
+  const L = c.prompt;
+  const cap = c.prompt + c.decode + 1;
+  const owned: GPUBuffer[] = [];
+  const own = (b: GPUBuffer) => (owned.push(b), b);
+  const buf = (floats: number) => own(createBuffer(ctx, floats * 4));
+
+  try {
+    // --- weights, uploaded once per B layout a GEMM configuration asks for
+    const weightBufs = new Map<string, GPUBuffer>();
+    const weight = (key: string, data: Float32Array, k: number, n: number, layout: GemmLayoutB): GPUBuffer => {
+      const id = `${key}|${layout}`;
+      let b = weightBufs.get(id);
+      if (!b) {
+        b = own(uploadBuffer(ctx, weightLayout(data, k, n, layout)));
+        weightBufs.set(id, b);
+      }
+      return b;
+    };
+    const plain = (data: Float32Array) => own(uploadBuffer(ctx, data));
+    const embedding = plain(weights.embedding);
+    const layerNorms = weights.layers.map((lw) => ({ attn: plain(lw.attnNorm), mlp: plain(lw.mlpNorm) }));
+    const finalNorm = plain(weights.finalNorm);
+    const rope = plain(Float32Array.from(ropeAngles(cap, hd)));
+
+    // --- activations, sized for the prefill (decode uses row 0)
+    const tokens = own(createBuffer(ctx, cap * 4, DEFAULT_USAGE));
+    const x = buf(L * h);
+    const delta = buf(L * h);
+    const normed = buf(L * h);
+    const qkv = buf(L * qkvd);
+    const q = buf(L * qd);
+    const attn = buf(L * qd);
+    const gu = buf(L * 2 * c.ffn);
+    const act = buf(L * c.ffn);
+    const lastNormed = buf(h);
+    const logits = buf(c.vocab);
+    const part = own(createBuffer(ctx, decodePartialBytes({ numHeads: c.heads, numKvHeads: c.kvHeads, headDim: hd }, cap)));
+    const kCache = weights.layers.map(() => buf(cap * kvd));
+    const vCache = weights.layers.map(() => buf(cap * kvd));
+    const attnShape = { numHeads: c.heads, numKvHeads: c.kvHeads, headDim: hd };
+
+    const gemmVariants: Record<string, string> = {};
+    const gemm = async (
+      op: string,
+      phase: string,
+      a: GPUBuffer,
+      wKey: string,
+      data: Float32Array,
+      out: GPUBuffer,
+      m: number,
+      n: number,
+      k: number,
+    ): Promise<LabeledDispatch[]> => {
+      const cfg = gemmConfigFor(choice, m);
+      const split = m > 64 || choice.skinnySplit;
+      const g = await gemmDispatches(ctx, a, weight(wKey, data, k, n, cfg.layoutB), out, { m, n, k }, cfg, split);
+      owned.push(...g.scratch);
+      gemmVariants[`${phase} ${op}`] = g.variant;
+      return g.dispatches.map((d) => ({ ...d, op }));
+    };
+    const elementwise = async (op: string, shader: string, constants: Record<string, number>, buffers: GPUBuffer[], workgroups: [number, number?]): Promise<LabeledDispatch> => {
+      const pipeline = await createPipelineChecked(ctx, loadWgsl(shader), constants);
+      return { op, pipeline, bindGroups: [bindBuffers(ctx, pipeline, buffers)], workgroups };
+    };
+    const threads = (n: number) => grid(ctx, Math.ceil(n / WG));
+
+    /** One step of T tokens at positions pos0.. (prefill: pos0 = 0, T = prompt; decode: T = 1). */
+    const step = async (T: number, pos0: number, phase: 'prefill' | 'decode'): Promise<LabeledDispatch[]> => {
+      const params = own(paramsBuffer(ctx, [pos0, pos0 + T, 0, 0], ['u32', 'u32', 'u32', 'u32']));
+      const out: LabeledDispatch[] = [];
+      out.push(await elementwise('embedding', 'mini-embedding', { T, H4: h / 4, VOCAB: c.vocab }, [tokens, embedding, x, params], threads((T * h) / 4)));
+      for (let l = 0; l < c.layers; l++) {
+        const lw = weights.layers[l];
+        const norm = (op: string, add: number, w: GPUBuffer) =>
+          elementwise(op, 'mini-rmsnorm', { H4: h / 4, ADD: add, EPS: RMS_EPS }, [x, delta, w, normed], [T]);
+        out.push(await norm('input_norm', l > 0 ? 1 : 0, layerNorms[l].attn));
+        out.push(...(await gemm('qkv_proj', phase, normed, `wqkv${l}`, lw.wqkv, qkv, T, qkvd, h)));
+        out.push(await elementwise('rotary', 'mini-rotary', { T, QH: c.heads, KVH: c.kvHeads, HD2: hd / 2 }, [qkv, q, rope, params], threads(T * (c.heads + c.kvHeads) * (hd / 2))));
+        out.push(await elementwise('kv_cache_write', 'mini-kv-write', { T, QDIM4: qd / 4, KVDIM4: kvd / 4 }, [qkv, kCache[l], vCache[l], params], threads((T * kvd) / 4)));
+        if (phase === 'prefill') {
+          const d = await attentionPrefillDispatch(ctx, attnShape, T, { q, k: kCache[l], v: vCache[l], o: attn });
+          out.push({ ...d, op: 'attention_prefill' });
+        } else {
+          const ds = await attentionDecodeDispatches(ctx, attnShape, pos0 + 1, { q, k: kCache[l], v: vCache[l], part, o: attn });
+          out.push(...ds.map((d) => ({ ...d, op: 'attention_decode' })));
+        }
+        out.push(...(await gemm('o_proj', phase, attn, `wo${l}`, lw.wo, delta, T, h, qd)));
+        out.push(await norm('post_attention_norm', 1, layerNorms[l].mlp));
+        out.push(...(await gemm('gate_up_proj', phase, normed, `wgu${l}`, lw.wgu, gu, T, 2 * c.ffn, h)));
+        out.push(await elementwise('silu_mul', 'mini-silu-mul', { T, I4: c.ffn / 4 }, [gu, act], threads((T * c.ffn) / 4)));
+        out.push(...(await gemm('down_proj', phase, act, `wdown${l}`, lw.wdown, delta, T, h, c.ffn)));
+      }
+      // the last row only: its logits pick the next token
+      out.push(await elementwise('final_norm', 'mini-rmsnorm', { H4: h / 4, ADD: 1, ROW0: T - 1, EPS: RMS_EPS }, [x, delta, finalNorm, lastNormed], [1]));
+      out.push(...(await gemm('lm_head', phase, lastNormed, 'lmHead', weights.lmHead, logits, 1, c.vocab, h)));
+      out.push(await elementwise('sampling', 'mini-argmax', { VOCAB: c.vocab, T }, [logits, tokens, params], [1]));
+      return out;
+    };
+
+    const prefill = await step(L, 0, 'prefill');
+    const decode: LabeledDispatch[][] = [];
+    for (let i = 0; i < c.decode; i++) decode.push(await step(1, L + i, 'decode'));
+
+    return {
+      config: c,
+      prefill,
+      decode,
+      gemmVariants,
+      setPrompt(prompt) {
+        if (prompt.length !== L) throw new Error(`prompt has ${prompt.length} tokens, the configuration ${L}`);
+        const ids = new Uint32Array(cap);
+        ids.set(prompt.map((t) => t >>> 0));
+        ctx.device.queue.writeBuffer(tokens, 0, ids);
+      },
+      async readLogits() {
+        return new Float32Array(await readBuffer(ctx, logits, c.vocab * 4));
+      },
+      async readTokens() {
+        return new Uint32Array(await readBuffer(ctx, tokens, cap * 4));
+      },
+      destroy() {
+        for (const b of owned) b.destroy();
+      },
+    };
+  } catch (err) {
+    for (const b of owned) b.destroy();
+    throw err;
+  }
+}

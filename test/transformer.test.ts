@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openGpu, type GpuContext } from '../src/gpu/device.js';
+import { runOnce } from '../src/gpu/timing.js';
+import { maxRelError } from '../src/kernels/verify.js';
+import { buildGpuMiniModel } from '../src/kernels/transformer.js';
+import { cpuGenerate, randomPrompt, randomWeights } from '../src/kernels/transformer-cpu.js';
+import { findMiniConfig, miniModelSpec, validateMiniConfig, type MiniConfig } from '../src/kernels/transformer-config.js';
+import { findConfig } from '../src/kernels/gemm.js';
+import { UserError } from '../src/errors.js';
+
+let ctx: GpuContext;
+beforeAll(async () => {
+  ctx = await openGpu();
+});
+afterAll(() => ctx?.close());
+
+async function checkAgainstCpu(config: MiniConfig, seed: number, gemm?: Parameters<typeof buildGpuMiniModel>[3]) {
+  const weights = randomWeights(config, seed);
+  const prompt = randomPrompt(config, seed);
+  const want = cpuGenerate(config, weights, prompt, config.decode);
+  const model = await buildGpuMiniModel(ctx, config, weights, gemm);
+  try {
+    model.setPrompt(prompt);
+    await runOnce(ctx, model.prefill);
+    const errors = [maxRelError(await model.readLogits(), want.logits[0])];
+    for (let i = 0; i < config.decode; i++) {
+      await runOnce(ctx, model.decode[i]);
+      errors.push(maxRelError(await model.readLogits(), want.logits[i + 1]));
+    }
+    const tokens = Array.from(await model.readTokens()).slice(config.prompt);
+    return { errors, tokens, want: want.tokens, prompt: Array.from(await model.readTokens()).slice(0, config.prompt) };
+  } finally {
+    model.destroy();
+  }
+}
+
+describe('mini transformer on the GPU', () => {
+  it('matches the float64 CPU forward pass: logits and greedy tokens', async () => {
+    const config = findMiniConfig('tiny');
+    const seed = (Math.random() * 2 ** 31) >>> 0;
+    const r = await checkAgainstCpu(config, seed);
+    expect(r.prompt).toEqual(randomPrompt(config, seed));
+    for (const e of r.errors) expect(e, `seed ${seed}`).toBeLessThan(1e-3);
+    expect(r.tokens, `seed ${seed}`).toEqual(r.want);
+    expect(r.tokens.length).toBe(config.decode + 1);
+  });
+
+  it('matches with split-K skinny GEMMs, the nk weight layout, MHA heads and a ragged shape', async () => {
+    const config: MiniConfig = { name: 'odd', layers: 1, hidden: 96, heads: 3, kvHeads: 3, ffn: 68, vocab: 131, prompt: 7, decode: 3 };
+    const seed = (Math.random() * 2 ** 31) >>> 0;
+    const gemm = { large: findConfig('reg-8x4-w8x1-nk'), skinny: findConfig('reg-8x4-w8x1-nk'), skinnySplit: true };
+    const r = await checkAgainstCpu(config, seed, { gemm });
+    for (const e of r.errors) expect(e, `seed ${seed}`).toBeLessThan(1e-3);
+    expect(r.tokens, `seed ${seed}`).toEqual(r.want);
+  });
+
+  it('refuses impossible configurations with one line', () => {
+    const base = findMiniConfig('tiny');
+    const bad: [Partial<MiniConfig>, RegExp][] = [
+      [{ heads: 3 }, /heads \(3\) do not divide hidden \(64\)/],
+      [{ kvHeads: 3 }, /kv-heads \(3\) do not divide heads \(4\)/],
+      [{ layers: 0 }, /--layers must be a whole number/],
+      [{ hidden: 24, heads: 4, kvHeads: 2 }, /head dim .* multiple of 4/],
+    ];
+    for (const [patch, re] of bad) {
+      const c = { ...base, ...patch };
+      expect(() => validateMiniConfig(c)).toThrow(UserError);
+      expect(() => validateMiniConfig(c)).toThrow(re);
+      expect(() => miniModelSpec(c)).toThrow(re);
+      try {
+        validateMiniConfig(c);
+      } catch (err) {
+        expect((err as Error).message).not.toContain('\n');
+      }
+    }
+  });
+});
