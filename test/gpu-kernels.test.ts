@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openGpu, type GpuContext } from '../src/gpu/device.js';
 import { timeIteration } from '../src/gpu/timing.js';
-import { prepareFma, prepareMixbench, fmaFlops, mixbenchIntensity, affineSteps } from '../src/kernels/fma.js';
+import { prepareFma, prepareMixbench, fmaFlops, FMA_CHAINS, mixbenchIntensity, affineSteps } from '../src/kernels/fma.js';
 import { prepareStream, prepareBufferCopy, STREAM_OPS, STREAM_VARIANTS, streamBytes } from '../src/kernels/stream.js';
 import { prepareDispatch } from '../src/kernels/dispatch.js';
 import type { KernelRun } from '../src/kernels/types.js';
@@ -42,7 +42,7 @@ describe('fma kernels', () => {
     await verified(await prepareMixbench(ctx, { elems: 301, fmas: 9 }, 'f16'));
   });
   it('counts flops and intensity', () => {
-    expect(fmaFlops({ threads: 2, iters: 3 })).toBe(2 * 3 * 8 * 4 * 2);
+    expect(fmaFlops({ threads: 2, iters: 3 })).toBe(2 * 3 * FMA_CHAINS * 4 * 2);
     expect(mixbenchIntensity(1, 'f32')).toBe(0.25);
     expect(mixbenchIntensity(1024, 'f32')).toBe(256);
     expect(affineSteps(3, 0.5, 1, 0)).toBe(3);

@@ -110,6 +110,11 @@ async function requestAdapter(gpu: GPU): Promise<GPUAdapter | null> {
     const message = err instanceof Error ? err.message : String(err);
     const available = parseAvailableAdapters(message);
     if (available.length) throw new AdapterFilterError(available);
+    const backend = /unrecognised backend '([^']*)'/.exec(message);
+    if (backend) {
+      const possible = [...(/Possible backends\s*:(.*)/.exec(message)?.[1] ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1]);
+      throw new UserError(`unknown backend '${backend[1]}'; possible backends: ${possible.join(', ')}`);
+    }
     if (/no suitable backends/i.test(message)) return null;
     throw err;
   }

@@ -52,6 +52,27 @@ export async function createPipelineChecked(
   constants?: Record<string, number>,
   entryPoint = 'main',
 ): Promise<GPUComputePipeline> {
+  // Compiling is slow on a CPU adapter (hundreds of ms): reuse pipelines within a device.
+  let perDevice = pipelines.get(ctx.device);
+  if (!perDevice) pipelines.set(ctx.device, (perDevice = new Map()));
+  const key = `${entryPoint}\u0000${JSON.stringify(constants ?? {})}\u0000${code}`;
+  let pending = perDevice.get(key);
+  if (!pending) {
+    pending = compileChecked(ctx, code, constants, entryPoint);
+    perDevice.set(key, pending);
+    pending.catch(() => perDevice.delete(key));
+  }
+  return pending;
+}
+
+const pipelines = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+
+async function compileChecked(
+  ctx: GpuContext,
+  code: string,
+  constants: Record<string, number> | undefined,
+  entryPoint: string,
+): Promise<GPUComputePipeline> {
   ctx.device.pushErrorScope('validation');
   const module = shaderModule(ctx, code);
   const info = await module.getCompilationInfo();

@@ -12,7 +12,7 @@ import { freshSeed, fromHalfArray, fromHalfBits, mulberry32, randomFloat32, toHa
 import { BYTES_PER, compare, grid, paramsBuffer, withElementType } from './common.js';
 
 /** independent vec4 chains per invocation in fma.wgsl */
-export const FMA_CHAINS = 8;
+export const FMA_CHAINS = 4;
 const WG = 64;
 
 export interface FmaShape {
@@ -74,10 +74,10 @@ export async function prepareFma(ctx: GpuContext, shape: FmaShape, dtype: Kernel
       const want = new Float64Array(shape.threads);
       for (let t = 0; t < shape.threads; t++) {
         let sum = 0;
-        // every chain holds a permutation of the 4 lanes, half of them negated
+        // the 4 chains hold two permutations of the lanes and their negations
         for (let l = 0; l < 4; l++) {
           const s = round(x0[t * 4 + l]);
-          sum += 4 * affineSteps(s, a, b, shape.iters) + 4 * affineSteps(-s, a, b, shape.iters);
+          sum += 2 * affineSteps(s, a, b, shape.iters) + 2 * affineSteps(-s, a, b, shape.iters);
         }
         want[t] = sum;
       }

@@ -33,6 +33,9 @@ export const STREAM_VARIANTS: StreamVariant[] = [
   { elem: 'f32', wg: 256, per: 4 },
   { elem: 'f32', wg: 256, per: 16 },
   { elem: 'f32', wg: 64, per: 32 },
+  // one SIMD group per workgroup on a 256-bit CPU adapter
+  { elem: 'vec4', wg: 8, per: 16 },
+  { elem: 'f32', wg: 8, per: 64 },
 ];
 
 export function variantName(v: StreamVariant): string {

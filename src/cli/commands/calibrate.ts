@@ -1,13 +1,123 @@
 import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { openGpu, TOGGLE_SETS, type ToggleSet } from '../../gpu/device.js';
+import { runSuite } from '../../calibrate/runner.js';
+import { buildProfile } from '../../calibrate/profile.js';
+import { writeProfile } from '../../profile/io.js';
+import type { Profile } from '../../profile/schema.js';
 import { UserError } from '../../errors.js';
+import { formatSeconds, formatSi, formatTable, oneOf, printJson } from '../util.js';
 
-// Placeholder: the real command is being built (see the issue tracker).
+const VERSION = '0.1.0';
+export const DEFAULT_PROFILE_PATH = 'roofcast-profile.json';
+
+interface CalibrateOptions {
+  quick?: boolean;
+  full?: boolean;
+  out: string;
+  adapter?: string;
+  backend?: string;
+  toggles: ToggleSet;
+  only?: string;
+  json?: boolean;
+}
+
+function summaryTable(p: Profile): string {
+  const c = p.ceilings;
+  const rows: (string | number)[][] = [
+    ['ceiling', 'measured'],
+    ['FMA f32', formatSi(c.fmaF32FlopsPerS, 'FLOP/s')],
+    ['FMA f16', c.fmaF16FlopsPerS ? formatSi(c.fmaF16FlopsPerS, 'FLOP/s') : '-'],
+    ['memory bandwidth (DRAM plateau)', formatSi(c.memoryBytesPerS, 'B/s')],
+    ['cache bandwidth', c.cacheBytesPerS ? formatSi(c.cacheBytesPerS, 'B/s') : '- (no plateau seen)'],
+    ['cache size (where it falls)', c.cacheBytes ? formatSi(c.cacheBytes, 'B') : '-'],
+    ['copyBufferToBuffer', formatSi(c.copyBufferToBufferBytesPerS, 'B/s')],
+    ['dispatch overhead', formatSeconds(c.dispatchOverheadS)],
+  ];
+  const fits: (string | number)[][] = [['class', 'unit', 'effMax', 'fixed', 'points', 'rms err']];
+  for (const f of Object.values(p.fits)) {
+    fits.push([f.kernelClass, f.workUnit, f.effMax.toFixed(3), formatSeconds(f.fixedS), f.points, `${(100 * f.rmsRelError).toFixed(1)}%`]);
+  }
+  return `${formatTable(rows, ['l', 'r'])}\n\n${formatTable(fits)}`;
+}
+
 export function registerCalibrate(program: Command): void {
   program
     .command('calibrate')
-    .description('(not yet available)')
-    .option('--json', 'print JSON')
-    .action(() => {
-      throw new UserError('calibrate is not implemented yet');
+    .description(
+      'measure the local GPU with verified WGSL micro-kernels, fit the roofline and write a device profile ' +
+        `(default ${DEFAULT_PROFILE_PATH} in the current folder)`,
+    )
+    .option('--quick', 'short suite (default; about 1-3 minutes on a 2-core CPU adapter)')
+    .option('--full', 'full suite: more sizes, variants and repeats')
+    .option('--out <file>', 'where to write the profile (atomically)', DEFAULT_PROFILE_PATH)
+    .option('--adapter <name>', 'substring of the adapter name to pick among several')
+    .option('--backend <name>', 'Dawn backend (vulkan, metal, d3d12, ...); default: the platform default')
+    .option('--toggles <set>', `Dawn toggle set: ${TOGGLE_SETS.join(' or ')}`, oneOf(TOGGLE_SETS), 'throughput')
+    .option('--only <families>', 'comma-separated kernel families to run (the profile needs fma, stream and dispatch)')
+    .option('--json', 'print the ceilings, fits and failures as JSON')
+    .action(async (opts: CalibrateOptions) => {
+      if (opts.quick && opts.full) throw new UserError('choose one of --quick and --full');
+      const mode = opts.full ? 'full' : 'quick';
+      const families = opts.only?.split(',').map((s) => s.trim()).filter(Boolean);
+      const ctx = await openGpu({ backend: opts.backend, adapter: opts.adapter, toggles: opts.toggles });
+      const bar = process.stderr.isTTY
+        ? new SingleBar({ format: 'calibrate [{bar}] {value}/{total} {label}', stream: process.stderr, hideCursor: true, clearOnComplete: true })
+        : null;
+      bar?.start(1, 0, { label: 'starting' });
+      let result;
+      try {
+        result = await runSuite(ctx, {
+          mode,
+          families,
+          onProgress: (p) => {
+            bar?.setTotal(Math.max(p.total, 1));
+            bar?.update(p.done, { label: p.label.slice(0, 40) });
+          },
+        }).catch((err) => {
+          if (err instanceof Error && /unknown kernel families/.test(err.message)) throw new UserError(err.message);
+          throw err;
+        });
+      } finally {
+        bar?.stop();
+        ctx.close();
+      }
+      let profile: Profile;
+      try {
+        profile = buildProfile(ctx.report, ctx.toggles, result.timingMethod, result.measurements, {
+          mode,
+          version: VERSION,
+          elapsedS: result.elapsedS,
+          failures: result.failures,
+          families: families ?? 'all',
+          host: { platform: process.platform, arch: process.arch, node: process.version },
+        });
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        const failed = result.failures.slice(0, 3).map((f) => `${f.id}: ${f.error}`).join('; ');
+        throw new Error(`calibration incomplete (${why})${failed ? `; failures: ${failed}` : ''}`);
+      }
+      writeProfile(opts.out, profile);
+      if (opts.json) {
+        printJson({
+          out: opts.out,
+          device: profile.device.description,
+          toggles: profile.toggles,
+          timing: profile.timing,
+          mode,
+          elapsedS: result.elapsedS,
+          ceilings: profile.ceilings,
+          fits: profile.fits,
+          measurements: profile.measurements.length,
+          failures: result.failures,
+        });
+        return;
+      }
+      process.stdout.write(`${profile.device.description} (${profile.device.backend}, toggles ${profile.toggles}, ${profile.timing})\n\n`);
+      process.stdout.write(summaryTable(profile) + '\n\n');
+      for (const f of result.failures) process.stdout.write(`failed: ${f.id}: ${f.error}\n`);
+      process.stdout.write(
+        `${profile.measurements.length} verified measurements in ${result.elapsedS.toFixed(1)} s; profile written to ${opts.out}\n`,
+      );
     });
 }

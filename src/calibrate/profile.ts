@@ -1,0 +1,155 @@
+/**
+ * Turns suite measurements into a device profile: ceilings (FMA peaks, DRAM and cache bandwidth,
+ * copyBufferToBuffer, dispatch overhead), per-class efficiency fits and the series reports plot.
+ */
+import type { AdapterReport, ToggleSet } from '../gpu/device.js';
+import { PROFILE_SCHEMA_ID, type Ceilings, type Fit, type Measurement, type Profile } from '../profile/schema.js';
+import { fitBandwidth, fitDispatchOverhead, fitSaturating, type BandwidthPoint } from './fit.js';
+
+/** Classes that define ceilings rather than get an efficiency curve. */
+const CEILING_ONLY = new Set(['dispatch', 'copy-buffer-to-buffer']);
+
+function rate(m: Measurement, what: 'flops' | 'bytes'): number {
+  return m[what] / m.seconds;
+}
+
+function bandwidthPoints(ms: Measurement[]): BandwidthPoint[] {
+  return ms.map((m) => ({ workingSetBytes: Number(m.shape.workingSetBytes ?? m.bytes), bytesPerS: rate(m, 'bytes') }));
+}
+
+/** Stream measurements of the sweep (tuning runs of other variants are left out of the curve). */
+function sweep(ms: Measurement[], kernel: string, variant?: string): Measurement[] {
+  return ms.filter((m) => m.kernel === kernel && (variant === undefined || m.variant === variant));
+}
+
+/** The variant the sweep used: the one with most stream-read measurements. */
+function sweepVariant(ms: Measurement[]): string | undefined {
+  const counts = new Map<string, number>();
+  for (const m of ms) if (m.kernel === 'stream-read' && m.variant && !m.shape.tuning) counts.set(m.variant, (counts.get(m.variant) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
+
+export function computeCeilings(ms: Measurement[]): Ceilings {
+  const best = (kernel: string, what: 'flops' | 'bytes') => Math.max(0, ...ms.filter((m) => m.kernel === kernel).map((m) => rate(m, what)));
+  if (!ms.some((m) => m.kernel === 'fma-f32')) throw new Error('no verified f32 FMA measurement: cannot set the compute ceiling');
+  // mixbench runs the same FMA chains: its compute-bound end counts towards the peak as well
+  const fmaF32FlopsPerS = Math.max(best('fma-f32', 'flops'), best('mixbench-f32', 'flops'));
+  const fmaF16 = Math.max(best('fma-f16', 'flops'), best('mixbench-f16', 'flops'));
+  const variant = sweepVariant(ms);
+  const streams = ms.filter(
+    (m) => m.kernelClass === 'stream' && m.kernel !== 'copy-buffer-to-buffer' && !m.shape.tuning && (!variant || m.variant === variant),
+  );
+  if (streams.length === 0) throw new Error('no verified stream measurement: cannot set the memory ceiling');
+  const bw = fitBandwidth(bandwidthPoints(streams));
+  const b2b = sweep(ms, 'copy-buffer-to-buffer');
+  if (b2b.length === 0) throw new Error('no verified copyBufferToBuffer measurement');
+  const dispatch = sweep(ms, 'dispatch-empty');
+  if (dispatch.length === 0) throw new Error('no verified dispatch measurement');
+  return {
+    fmaF32FlopsPerS,
+    fmaF16FlopsPerS: fmaF16 > 0 ? fmaF16 : null,
+    memoryBytesPerS: bw.memoryBytesPerS,
+    cacheBytesPerS: bw.cacheBytesPerS,
+    copyBufferToBufferBytesPerS: fitBandwidth(bandwidthPoints(b2b)).memoryBytesPerS,
+    dispatchOverheadS: fitDispatchOverhead(dispatch.map((m) => ({ dispatches: Number(m.shape.dispatches ?? 1), seconds: m.seconds }))),
+    cacheBytes: bw.cacheBytes,
+  };
+}
+
+/** Roofline time of a measurement on the ceilings: the slower of compute and memory. */
+export function rooflineSeconds(m: Pick<Measurement, 'flops' | 'bytes' | 'dtype'>, c: Ceilings): number {
+  const peak = m.dtype === 'f16' ? (c.fmaF16FlopsPerS ?? c.fmaF32FlopsPerS) : c.fmaF32FlopsPerS;
+  return Math.max(m.flops / peak, m.bytes / c.memoryBytesPerS);
+}
+
+/** One saturating fit per kernel class; the work unit is whichever roof bounds most of its points. */
+export function fitClasses(ms: Measurement[], c: Ceilings): Record<string, Fit> {
+  const classes = new Map<string, Measurement[]>();
+  for (const m of ms) {
+    const k = m.kernelClass ?? m.kernel;
+    // tuning runs of variants not kept would drag the class's curve down
+    if (CEILING_ONLY.has(k) || m.kernel === 'copy-buffer-to-buffer' || m.shape.tuning) continue;
+    classes.set(k, [...(classes.get(k) ?? []), m]);
+  }
+  const fits: Record<string, Fit> = {};
+  for (const [k, points] of classes) {
+    const computeBound = points.filter((m) => {
+      const peak = m.dtype === 'f16' ? (c.fmaF16FlopsPerS ?? c.fmaF32FlopsPerS) : c.fmaF32FlopsPerS;
+      return m.flops / peak >= m.bytes / c.memoryBytesPerS;
+    }).length;
+    const workUnit = computeBound * 2 >= points.length ? 'flops' : 'bytes';
+    fits[k] = fitSaturating(
+      k,
+      workUnit,
+      points.map((m) => ({ work: m[workUnit], rooflineS: rooflineSeconds(m, c), seconds: m.seconds })),
+    );
+  }
+  return fits;
+}
+
+/** Series for reports: bandwidth per op against working set, the mixbench roofline, variants tried. */
+export function buildSeries(ms: Measurement[]): Record<string, unknown> {
+  const variant = sweepVariant(ms);
+  const bandwidth: Record<string, BandwidthPoint[]> = {};
+  for (const m of ms) {
+    if (m.kernelClass !== 'stream' || m.shape.tuning) continue;
+    if (m.kernel !== 'copy-buffer-to-buffer' && variant && m.variant !== variant) continue;
+    (bandwidth[m.kernel] ??= []).push(bandwidthPoints([m])[0]);
+  }
+  for (const list of Object.values(bandwidth)) list.sort((a, b) => a.workingSetBytes - b.workingSetBytes);
+  const mixbench = ms
+    .filter((m) => m.kernelClass === 'mixbench')
+    .map((m) => ({ dtype: m.dtype, intensity: m.flops / m.bytes, flopsPerS: rate(m, 'flops'), bytesPerS: rate(m, 'bytes') }))
+    .sort((a, b) => a.intensity - b.intensity);
+  const tuned = ms
+    .filter((m) => m.kernel === 'stream-copy' && m.variant && m.shape.tuning)
+    .map((m) => ({ variant: m.variant, bytesPerS: m.bytes / m.minSeconds }));
+  // Stream copy against copyBufferToBuffer at each working set both measured.
+  const copy = new Map((bandwidth['stream-copy'] ?? []).map((p) => [p.workingSetBytes, p.bytesPerS]));
+  const copyVsB2b = (bandwidth['copy-buffer-to-buffer'] ?? [])
+    .filter((p) => copy.has(p.workingSetBytes))
+    .map((p) => ({ workingSetBytes: p.workingSetBytes, ratio: copy.get(p.workingSetBytes)! / p.bytesPerS }));
+  return { bandwidth, mixbench, streamVariants: tuned, streamVariant: variant ?? null, copyVsCopyBufferToBuffer: copyVsB2b };
+}
+
+export interface ProfileRunInfo {
+  mode: string;
+  version: string;
+  elapsedS: number;
+  failures: { id: string; error: string }[];
+  [key: string]: unknown;
+}
+
+export function buildProfile(
+  report: AdapterReport,
+  toggles: ToggleSet,
+  timing: Profile['timing'],
+  measurements: Measurement[],
+  run: ProfileRunInfo,
+  createdAt = new Date().toISOString(),
+): Profile {
+  const ceilings = computeCeilings(measurements);
+  return {
+    schema: PROFILE_SCHEMA_ID,
+    device: {
+      vendor: report.vendor,
+      architecture: report.architecture,
+      description: report.description,
+      backend: report.backend,
+      ...(report.driver ? { driver: report.driver } : {}),
+      features: report.features,
+      subgroupMinSize: report.subgroupMinSize,
+      subgroupMaxSize: report.subgroupMaxSize,
+      subgroupMatrixConfigs: report.subgroupMatrixConfigs,
+      limits: report.limits,
+    },
+    toggles,
+    timing,
+    createdAt,
+    run,
+    ceilings,
+    measurements,
+    fits: fitClasses(measurements, ceilings),
+    series: buildSeries(measurements),
+  };
+}

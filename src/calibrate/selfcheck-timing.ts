@@ -1,0 +1,86 @@
+/**
+ * Timing of whole model steps: one compute pass per step with GPU timestamps at its ends plus the
+ * wall clock from submit to completion; or one pass per dispatch, each with its own timestamps,
+ * to get the time of every kernel inside the step.
+ */
+import type { GpuContext } from '../gpu/device.js';
+import { Usage, MAP_READ_MODE } from '../gpu/buffers.js';
+import type { Dispatch } from '../gpu/timing.js';
+
+export interface StepTiming {
+  /** GPU time of the pass holding the whole step (timestamps), null without timestamp-query */
+  gpuS: number | null;
+  /** submit to completion, host clock */
+  wallS: number;
+}
+
+function encode(pass: GPUComputePassEncoder, d: Dispatch): void {
+  pass.setPipeline(d.pipeline);
+  d.bindGroups.forEach((g, i) => pass.setBindGroup(i, g));
+  pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1);
+}
+
+/** Runs the dispatches in one compute pass; GPU timestamps around it and wall clock around the submit. */
+export async function timeStep(ctx: GpuContext, dispatches: readonly Dispatch[]): Promise<StepTiming> {
+  const { device } = ctx;
+  const ts = ctx.hasTimestamps;
+  const querySet = ts ? device.createQuerySet({ type: 'timestamp', count: 2 }) : null;
+  const resolve = ts ? device.createBuffer({ size: 16, usage: Usage.QUERY_RESOLVE | Usage.COPY_SRC }) : null;
+  const readback = ts ? device.createBuffer({ size: 16, usage: Usage.MAP_READ | Usage.COPY_DST }) : null;
+  try {
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass(querySet ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
+    for (const d of dispatches) encode(pass, d);
+    pass.end();
+    if (querySet && resolve && readback) {
+      encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
+      encoder.copyBufferToBuffer(resolve, 0, readback, 0, 16);
+    }
+    const commands = encoder.finish();
+    const t0 = performance.now();
+    device.queue.submit([commands]);
+    await device.queue.onSubmittedWorkDone();
+    const wallS = (performance.now() - t0) * 1e-3;
+    let gpuS: number | null = null;
+    if (readback) {
+      await readback.mapAsync(MAP_READ_MODE);
+      const t = new BigUint64Array(readback.getMappedRange().slice(0));
+      readback.unmap();
+      gpuS = Number(t[1] - t[0]) * 1e-9;
+    }
+    return { gpuS, wallS };
+  } finally {
+    querySet?.destroy();
+    resolve?.destroy();
+    readback?.destroy();
+  }
+}
+
+/** Runs each dispatch in its own timestamped pass (in order, one submit); seconds per dispatch. */
+export async function timeKernels(ctx: GpuContext, dispatches: readonly Dispatch[]): Promise<number[]> {
+  if (!ctx.hasTimestamps) throw new Error('per-kernel timing needs the timestamp-query feature');
+  const { device } = ctx;
+  const n = dispatches.length;
+  const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * n });
+  const resolve = device.createBuffer({ size: 16 * n, usage: Usage.QUERY_RESOLVE | Usage.COPY_SRC });
+  const readback = device.createBuffer({ size: 16 * n, usage: Usage.MAP_READ | Usage.COPY_DST });
+  try {
+    const encoder = device.createCommandEncoder();
+    dispatches.forEach((d, i) => {
+      const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+      encode(pass, d);
+      pass.end();
+    });
+    encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
+    encoder.copyBufferToBuffer(resolve, 0, readback, 0, 16 * n);
+    device.queue.submit([encoder.finish()]);
+    await readback.mapAsync(MAP_READ_MODE);
+    const t = new BigUint64Array(readback.getMappedRange().slice(0));
+    readback.unmap();
+    return Array.from({ length: n }, (_, i) => Math.max(0, Number(t[2 * i + 1] - t[2 * i])) * 1e-9);
+  } finally {
+    querySet.destroy();
+    resolve.destroy();
+    readback.destroy();
+  }
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+
+// Dawn and Mesa print their own "Warning: ..." lines on stderr; roofcast's own messages start
+// with "roofcast:" and must be exactly one line.
+function roofcast(...args: string[]) {
+  const r = spawnSync(process.execPath, ['dist/cli/main.js', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
+    timeout: 60_000,
+  });
+  const ours = r.stderr.split('\n').filter((l) => l.startsWith('roofcast:'));
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ours };
+}
+
+describe('roofcast devices', () => {
+  it('reports the adapter as JSON', () => {
+    const r = roofcast('devices', '--json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.description.length).toBeGreaterThan(0);
+    expect(report.backend).toBeTruthy();
+    expect(Array.isArray(report.features)).toBe(true);
+    expect(report.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+    expect(Array.isArray(report.subgroupMatrixConfigs)).toBe(true);
+    expect(report.adapters.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('lists the available adapters in one line for an unknown adapter name', () => {
+    const r = roofcast('devices', '--adapter', 'no-such-gpu-9000');
+    expect(r.code).toBe(2);
+    expect(r.ours).toHaveLength(1);
+    expect(r.ours[0]).toMatch(/no adapter matches adapter 'no-such-gpu-9000'; available adapters: \S+/);
+  });
+
+  it('names the possible backends for an unknown backend', () => {
+    const r = roofcast('devices', '--backend', 'warp-drive');
+    expect(r.code).toBe(2);
+    expect(r.ours).toHaveLength(1);
+    expect(r.ours[0]).toMatch(/unknown backend 'warp-drive'; possible backends: .*vulkan/);
+  });
+});
+
+describe('roofcast calibrate flags', () => {
+  it('rejects a bad toggle set in one line', () => {
+    const r = roofcast('calibrate', '--toggles', 'fastest');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/throughput, browser-like/);
+  });
+  it('rejects --quick with --full', () => {
+    const r = roofcast('calibrate', '--quick', '--full');
+    expect(r.code).toBe(2);
+    expect(r.ours).toEqual(['roofcast: choose one of --quick and --full']);
+  });
+  it('rejects an unknown option and an unknown adapter', () => {
+    const r = roofcast('calibrate', '--fastest');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    const a = roofcast('calibrate', '--adapter', 'no-such-gpu-9000', '--out', '/tmp/roofcast-never.json');
+    expect(a.code).toBe(2);
+    expect(a.ours[0]).toMatch(/available adapters:/);
+  });
+  it('rejects unknown kernel families', () => {
+    const r = roofcast('calibrate', '--only', 'fma,warp', '--out', '/tmp/roofcast-never.json');
+    expect(r.code).toBe(2);
+    expect(r.ours).toHaveLength(1);
+    expect(r.ours[0]).toMatch(/unknown kernel families: warp/);
+  });
+  it('documents the default output file', () => {
+    const r = roofcast('calibrate', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/roofcast-profile\.json/);
+  });
+});

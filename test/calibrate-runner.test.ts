@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openGpu, type GpuContext } from '../src/gpu/device.js';
+import { runCase, runSuite } from '../src/calibrate/runner.js';
+import { buildProfile } from '../src/calibrate/profile.js';
+import { loadFamilies, CORE_FAMILIES, type SuiteFamily } from '../src/calibrate/suite.js';
+import { prepareFma } from '../src/kernels/fma.js';
+import { prepareStream, prepareBufferCopy } from '../src/kernels/stream.js';
+import { prepareDispatch } from '../src/kernels/dispatch.js';
+import { parseProfile } from '../src/profile/io.js';
+
+let ctx: GpuContext;
+beforeAll(async () => {
+  ctx = await openGpu();
+});
+afterAll(() => ctx?.close());
+
+const fast = { repeats: 3, warmup: 1, minPassS: 2e-4, maxPassS: 2e-3 };
+
+/** A tiny suite with the same kernels as the real one, small enough for a test. */
+const tiny: SuiteFamily[] = [
+  {
+    name: 'fma',
+    plan: async () => [1024, 2048].map((threads) => ({ id: `fma ${threads}`, family: 'fma', prepare: (c: GpuContext) => prepareFma(c, { threads, iters: 16 }, 'f32') })),
+  },
+  {
+    name: 'stream',
+    plan: async () =>
+      [4096, 65536].flatMap((elems) => [
+        { id: `copy ${elems}`, family: 'stream', prepare: (c: GpuContext) => prepareStream(c, 'copy', { elems }) },
+        { id: `b2b ${elems}`, family: 'stream', prepare: (c: GpuContext) => prepareBufferCopy(c, { elems }) },
+        { id: `read ${elems}`, family: 'stream', prepare: (c: GpuContext) => prepareStream(c, 'read', { elems }) },
+      ]),
+  },
+  {
+    name: 'dispatch',
+    plan: async () => [1, 4].map((d) => ({ id: `dispatch ${d}`, family: 'dispatch', prepare: (c: GpuContext) => prepareDispatch(c, { workgroups: 1, dispatches: d }), timing: { maxIterationsPerPass: 32 } })),
+  },
+];
+
+describe('calibration runner', () => {
+  it('runs a suite and builds a valid profile', async () => {
+    const progress: number[] = [];
+    const result = await runSuite(ctx, { mode: 'quick', familyList: tiny, timing: fast, onProgress: (p) => progress.push(p.done) });
+    expect(result.failures).toEqual([]);
+    expect(result.measurements).toHaveLength(10);
+    expect(progress[progress.length - 1]).toBe(10);
+    for (const m of result.measurements) {
+      expect(m.verified).toBe(true);
+      expect(m.seconds).toBeGreaterThan(0);
+      expect(m.minSeconds).toBeLessThanOrEqual(m.seconds);
+    }
+    const profile = buildProfile(ctx.report, ctx.toggles, result.timingMethod, result.measurements, { mode: 'quick', version: 'test', elapsedS: result.elapsedS, failures: [] });
+    expect(() => parseProfile(profile)).not.toThrow();
+    expect(profile.ceilings.fmaF32FlopsPerS).toBeGreaterThan(0);
+    expect(Object.keys(profile.fits)).toContain('stream');
+  });
+
+  it('keeps no timing for a kernel that fails verification', async () => {
+    const r = await runCase(
+      ctx,
+      {
+        id: 'broken',
+        family: 'fma',
+        prepare: async (c) => {
+          const run = await prepareFma(c, { threads: 64, iters: 4 }, 'f32');
+          // the real check runs, but the result is judged against a tolerance nothing can meet
+          return { ...run, verify: async () => ({ ...(await run.verify()), ok: false }) };
+        },
+      },
+      fast,
+    );
+    expect(r.measurement).toBeUndefined();
+    expect(r.error).toMatch(/verification failed/);
+  });
+
+  it('reports a case whose preparation throws', async () => {
+    const r = await runCase(ctx, { id: 'bad', family: 'stream', prepare: (c) => prepareStream(c, 'copy', { elems: 10 }, { elem: 'vec4', wg: 64, per: 1 }) });
+    expect(r.error).toMatch(/prepare failed.*multiple of 4/);
+  });
+
+  it('loads the core families and rejects unknown names', async () => {
+    const names = (await loadFamilies()).map((f) => f.name);
+    for (const f of CORE_FAMILIES) expect(names).toContain(f.name);
+    await expect(loadFamilies(['nope'])).rejects.toThrow(/unknown kernel families: nope/);
+  });
+});
