@@ -49,6 +49,14 @@ describe('validation set', () => {
     expect(trt.cases.length).toBe(69);
     expect(trt.mape.outputTokensPerS!.value).toBeLessThan(0.13);
   });
+  it('skips a case the catalog cannot express, naming why, and still scores the rest', () => {
+    const llama = cases.find((c) => c.engine === 'vllm-legacy')!;
+    const bloom = { ...llama, id: 'splitwise-a100-bloom-176b-tp8', model: 'bloom-176b', tp: 8 };
+    const report = validate([llama, bloom]);
+    expect(report.cases).toHaveLength(1);
+    expect(report.skipped).toEqual([{ id: 'splitwise-a100-bloom-176b-tp8', reason: expect.stringMatching(/unknown model/) }]);
+    expect(report.mape.tpotS!.cases).toBe(1);
+  });
   it('rejects a malformed validation file naming the file and field', () => {
     const dir = mkdtempSync(join(tmpdir(), 'roofcast-validate-'));
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ name: 'x', source: 'y', cases: [{ id: 'a', model: 'llama-3.1-8b' }] }));

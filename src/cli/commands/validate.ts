@@ -20,6 +20,7 @@ export function registerValidate(program: Command): void {
         printJson({
           mape: report.mape,
           overallMape: report.overallMape,
+          skipped: report.skipped,
           cases: report.cases.map((r) => ({
             id: r.id,
             model: r.case.model,
@@ -50,6 +51,7 @@ export function registerValidate(program: Command): void {
       }
       mapeRows.push(['all', report.cases.reduce((a, r) => a + r.metrics.length, 0), `${(100 * report.overallMape).toFixed(1)}%`]);
       lines.push(formatTable(mapeRows, ['l', 'r', 'r']));
+      for (const s of report.skipped) lines.push(`skipped ${s.id}: ${s.reason}`);
       process.stdout.write(lines.join('\n') + '\n');
     });
 }
