@@ -170,7 +170,9 @@ function runBatch(
       const midX = Math.min((x0 + x1) / 2, W);
       const bound: Bound = l.floor > Math.max(l.cA * midX + l.cB, l.mA * midX + l.mB) ? 'overhead' : l.cA * midX + l.cB >= l.mA * midX + l.mB ? 'compute' : 'memory';
       const g = ctx.geom;
-      dAcc.ops.push({
+      // in graph order: after the KV-cache write, before the output projection
+      const at = dAcc.ops.findIndex((o) => o.op === 'kv_cache_write') + 1;
+      dAcc.ops.splice(at > 0 ? at : dAcc.ops.length, 0, {
         op: 'attention_decode',
         phase: 'decode',
         seconds: mean,
