@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { getModel } from '../src/models/index.js';
+import { getModel, listModels, parameterCounts, kvBytesPerToken } from '../src/models/index.js';
 import { resolveTarget, type PerfTarget } from '../src/perf/target.js';
 import { createCostContext, stepCost } from '../src/perf/cost.js';
 import {
@@ -81,6 +81,18 @@ describe('golden counts (hand-computed)', () => {
     const many = stepCost(ctx, { prefill: [], decode: Array.from({ length: 256 }, () => ({ pastTokens: 0 })) });
     expect(one.bytes).toBeLessThan((p.active * 2) / 2 * 1.05);
     expect(many.bytes).toBeGreaterThan((p.total * 2) / 2 * 0.98);
+  });
+
+  it('agrees with the model catalog on every built-in model', () => {
+    for (const m of listModels()) {
+      const mine = parameterBreakdown(m);
+      const theirs = parameterCounts(m);
+      // the catalog leaves out a shared expert's 1-wide gate; none of the built-ins has one
+      if (!m.moe || m.moe.sharedExpertIntermediateSize === 0) expect(mine.total, m.id).toBe(theirs.total);
+      // FLOP-bearing parameters: every layer's active weights, the LM head (tied or not), the final norm
+      expect(mine.active, m.id).toBe(m.numLayers * theirs.perLayerActive + theirs.lmHead + m.hiddenSize);
+      expect(kvBytesPerTokenTotal(m, 'bf16'), m.id).toBe(kvBytesPerToken(m, 2));
+    }
   });
 
   it('KV per GPU with TP and replication of KV heads', () => {
