@@ -14,7 +14,7 @@ import { bindBuffers, createPipelineChecked, loadWgsl } from '../gpu/pipeline.js
 import type { Dispatch } from '../gpu/timing.js';
 import { grid, paramsBuffer } from './common.js';
 import { gemmChoiceFromMeasurements, gemmConfigFor, gemmDispatches, weightLayout, type GemmChoice } from './mini-gemm.js';
-import { attentionDecodeDispatches, attentionPrefillDispatch, decodePartialBytes } from './mini-attention.js';
+import { attentionChoiceFromMeasurements, attentionDecodeDispatches, attentionPrefillDispatch, decodePartialBytes, type AttentionChoice } from './mini-attention.js';
 import { headDimOf, validateMiniConfig, type MiniConfig } from './transformer-config.js';
 import { ropeAngles, RMS_EPS, type MiniWeights } from './transformer-cpu.js';
 import type { GemmLayoutB } from './gemm-wgsl.js';
@@ -44,6 +44,8 @@ export interface GpuMiniModel {
 export interface BuildOptions {
   /** GEMM tile configurations (default: gemm.ts defaults) */
   gemm?: GemmChoice;
+  /** attention tile configurations (default: the attention modules' defaults) */
+  attention?: AttentionChoice;
 }
 
 const WG = 64;
@@ -52,6 +54,7 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
   validateMiniConfig(config);
   const c = config;
   const choice = opts.gemm ?? gemmChoiceFromMeasurements();
+  const attnChoice = opts.attention ?? attentionChoiceFromMeasurements();
   const h = c.hidden;
   const hd = headDimOf(c);
   const qd = c.heads * hd;
@@ -93,10 +96,10 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
     const act = buf(L * c.ffn);
     const lastNormed = buf(h);
     const logits = buf(c.vocab);
-    const part = own(createBuffer(ctx, decodePartialBytes({ numHeads: c.heads, numKvHeads: c.kvHeads, headDim: hd }, cap)));
+    const attnShape = { numHeads: c.heads, numKvHeads: c.kvHeads, headDim: hd };
+    const part = own(createBuffer(ctx, decodePartialBytes(attnShape, cap, attnChoice.decode)));
     const kCache = weights.layers.map(() => buf(cap * kvd));
     const vCache = weights.layers.map(() => buf(cap * kvd));
-    const attnShape = { numHeads: c.heads, numKvHeads: c.kvHeads, headDim: hd };
 
     const gemmVariants: Record<string, string> = {};
     const gemm = async (
@@ -137,10 +140,10 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
         out.push(await elementwise('rotary', 'mini-rotary', { T, QH: c.heads, KVH: c.kvHeads, HD2: hd / 2 }, [qkv, q, rope, params], threads(T * (c.heads + c.kvHeads) * (hd / 2))));
         out.push(await elementwise('kv_cache_write', 'mini-kv-write', { T, QDIM4: qd / 4, KVDIM4: kvd / 4 }, [qkv, kCache[l], vCache[l], params], threads((T * kvd) / 4)));
         if (phase === 'prefill') {
-          const d = await attentionPrefillDispatch(ctx, attnShape, T, { q, k: kCache[l], v: vCache[l], o: attn });
+          const d = await attentionPrefillDispatch(ctx, attnShape, T, { q, k: kCache[l], v: vCache[l], o: attn }, attnChoice.prefill);
           out.push({ ...d, op: 'attention_prefill' });
         } else {
-          const ds = await attentionDecodeDispatches(ctx, attnShape, pos0 + 1, { q, k: kCache[l], v: vCache[l], part, o: attn });
+          const ds = await attentionDecodeDispatches(ctx, attnShape, pos0 + 1, { q, k: kCache[l], v: vCache[l], part, o: attn }, attnChoice.decode);
           out.push(...ds.map((d) => ({ ...d, op: 'attention_decode' })));
         }
         out.push(...(await gemm('o_proj', phase, attn, `wo${l}`, lw.wo, delta, T, h, qd)));

@@ -8,6 +8,7 @@ import { registerStudy } from './study.js';
 import { registerServe } from './serve.js';
 import { registerCompare } from './compare.js';
 import { registerReport } from './report.js';
+import { registerSelfcheck } from './selfcheck.js';
 
 /** Every subcommand, in the order `roofcast --help` lists them. Each file registers one. */
 export const commands: ((program: Command) => void)[] = [
@@ -20,4 +21,5 @@ export const commands: ((program: Command) => void)[] = [
   registerReport,
   registerDevices,
   registerCalibrate,
+  registerSelfcheck,
 ];

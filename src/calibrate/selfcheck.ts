@@ -1,0 +1,214 @@
+/**
+ * `roofcast selfcheck`: the closed loop on the local adapter. The mini transformer
+ * (src/kernels/transformer.ts) is costed by the same src/perf predictor that serves datacenter
+ * targets, with the calibrated profile as the target and the 'webgpu' engine (dispatch overhead
+ * from the profile, no host overhead), then run on the GPU: whole steps in one compute pass (GPU
+ * timestamps and wall clock), and again with every kernel in its own timestamped pass for the time
+ * per operator. Predicted and measured time are compared in total and per operator class.
+ */
+import type { GpuContext } from '../gpu/device.js';
+import type { Profile } from '../profile/schema.js';
+import { createCostContext, stepCost, type CostContext } from '../perf/cost.js';
+import { targetFromProfile } from '../perf/target.js';
+import type { OpCost } from '../perf/types.js';
+import { buildGpuMiniModel, type LabeledDispatch } from '../kernels/transformer.js';
+import { randomPrompt, randomWeights } from '../kernels/transformer-cpu.js';
+import { miniModelSpec, type MiniConfig } from '../kernels/transformer-config.js';
+import { gemmChoiceFromMeasurements } from '../kernels/mini-gemm.js';
+import { attentionChoiceFromMeasurements } from '../kernels/mini-attention.js';
+import { runOnce } from '../gpu/timing.js';
+import { timeKernels, timeStep } from './selfcheck-timing.js';
+import { runSuite, type SuiteProgress } from './runner.js';
+import { buildProfile } from './profile.js';
+
+/** Operator classes the comparison is reported by (src/perf operator names -> class). */
+export const OP_CLASSES: Record<string, string> = {
+  qkv_proj: 'gemm',
+  o_proj: 'gemm',
+  gate_up_proj: 'gemm',
+  down_proj: 'gemm',
+  lm_head: 'lm-head',
+  attention_prefill: 'attention',
+  attention_decode: 'attention',
+  input_norm: 'norm',
+  post_attention_norm: 'norm',
+  final_norm: 'norm',
+  embedding: 'elementwise',
+  rotary: 'elementwise',
+  kv_cache_write: 'elementwise',
+  silu_mul: 'elementwise',
+  sampling: 'elementwise',
+};
+
+export function opClass(op: string): string {
+  return OP_CLASSES[op] ?? 'other';
+}
+
+export interface PredictedVsMeasured {
+  predicted: number;
+  measured: number;
+}
+
+export interface OpComparison {
+  phase: 'prefill' | 'decode';
+  class: string;
+  predictedS: number;
+  measuredS: number;
+}
+
+export interface SelfcheckResult {
+  config: MiniConfig;
+  /** the step in seconds: prefill of the whole prompt */
+  prefillS: PredictedVsMeasured & { wallS: number };
+  /** mean over the decode steps */
+  decodeStepS: PredictedVsMeasured & { wallS: number };
+  /** per phase and operator class (prefill: the one step; decode: mean per step) */
+  ops: OpComparison[];
+  /** per operator name, same units */
+  opsDetail: (OpComparison & { op: string })[];
+  gemmVariants: Record<string, string>;
+  dispatches: { prefill: number; decodeStep: number };
+  repeats: number;
+}
+
+export interface SelfcheckOptions {
+  /** timed repeats of the whole prefill + decode sequence (median kept); default 3 */
+  repeats?: number;
+  seed?: number;
+}
+
+export function relError(p: PredictedVsMeasured): number {
+  return (p.predicted - p.measured) / p.measured;
+}
+
+/** The predictor's cost of the mini model's steps on the profile (webgpu engine, f32). */
+export function predictMini(profile: Profile, config: MiniConfig): { costCtx: CostContext; prefill: OpCost[]; decode: OpCost[][] } {
+  const costCtx = createCostContext({ model: miniModelSpec(config), target: targetFromProfile(profile), engine: 'webgpu', weightDtype: 'fp32', kvDtype: 'fp32' });
+  const prefill = stepCost(costCtx, { prefill: [{ tokens: config.prompt, pastTokens: 0 }], decode: [] }, { breakdown: true }).ops;
+  const decode = Array.from({ length: config.decode }, (_, i) =>
+    stepCost(costCtx, { prefill: [], decode: [{ pastTokens: config.prompt + i }] }, { breakdown: true }).ops,
+  );
+  return { costCtx, prefill, decode };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+}
+
+/** Seconds per operator name of one step from per-dispatch times. */
+function byOp(dispatches: readonly LabeledDispatch[], seconds: number[]): Map<string, number> {
+  const out = new Map<string, number>();
+  dispatches.forEach((d, i) => out.set(d.op, (out.get(d.op) ?? 0) + seconds[i]));
+  return out;
+}
+
+function sumOps(steps: OpCost[][]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const ops of steps) for (const o of ops) out.set(o.op, (out.get(o.op) ?? 0) + o.seconds / steps.length);
+  return out;
+}
+
+function compareOps(phase: 'prefill' | 'decode', predicted: Map<string, number>, measured: Map<string, number>) {
+  const detail: (OpComparison & { op: string })[] = [];
+  for (const op of new Set([...predicted.keys(), ...measured.keys()])) {
+    detail.push({ phase, op, class: opClass(op), predictedS: predicted.get(op) ?? 0, measuredS: measured.get(op) ?? 0 });
+  }
+  const classes = new Map<string, OpComparison>();
+  for (const d of detail) {
+    const c = classes.get(d.class) ?? { phase, class: d.class, predictedS: 0, measuredS: 0 };
+    c.predictedS += d.predictedS;
+    c.measuredS += d.measuredS;
+    classes.set(d.class, c);
+  }
+  return { detail, classes: [...classes.values()] };
+}
+
+/** Predicts, runs and compares one configuration on the open adapter. */
+export async function selfcheckConfig(ctx: GpuContext, profile: Profile, config: MiniConfig, opts: SelfcheckOptions = {}): Promise<SelfcheckResult> {
+  const repeats = Math.max(1, Math.round(opts.repeats ?? 3));
+  const seed = opts.seed ?? 1;
+  const predicted = predictMini(profile, config);
+  const weights = randomWeights(config, seed);
+  const prompt = randomPrompt(config, seed);
+  const model = await buildGpuMiniModel(ctx, config, weights, {
+    gemm: gemmChoiceFromMeasurements(profile.measurements),
+    attention: attentionChoiceFromMeasurements(profile.measurements),
+  });
+  try {
+    // warm-up: first use of every pipeline and buffer
+    model.setPrompt(prompt);
+    await runOnce(ctx, model.prefill);
+    for (const d of model.decode) await runOnce(ctx, d);
+
+    const prefillGpu: number[] = [];
+    const prefillWall: number[] = [];
+    const decodeGpu: number[][] = model.decode.map(() => []);
+    const decodeWall: number[][] = model.decode.map(() => []);
+    const prefillOps: Map<string, number>[] = [];
+    const decodeOps: Map<string, number>[][] = model.decode.map(() => []);
+    for (let r = 0; r < repeats; r++) {
+      // whole steps, one pass each
+      model.setPrompt(prompt);
+      const p = await timeStep(ctx, model.prefill);
+      prefillGpu.push(p.gpuS ?? p.wallS);
+      prefillWall.push(p.wallS);
+      for (let i = 0; i < model.decode.length; i++) {
+        const d = await timeStep(ctx, model.decode[i]);
+        decodeGpu[i].push(d.gpuS ?? d.wallS);
+        decodeWall[i].push(d.wallS);
+      }
+      // the same sequence kernel by kernel
+      if (ctx.hasTimestamps) {
+        model.setPrompt(prompt);
+        prefillOps.push(byOp(model.prefill, await timeKernels(ctx, model.prefill)));
+        for (let i = 0; i < model.decode.length; i++) decodeOps[i].push(byOp(model.decode[i], await timeKernels(ctx, model.decode[i])));
+      }
+    }
+    const medianOps = (runs: Map<string, number>[]): Map<string, number> => {
+      const out = new Map<string, number>();
+      if (runs.length === 0) return out;
+      for (const op of runs[0].keys()) out.set(op, median(runs.map((m) => m.get(op) ?? 0)));
+      return out;
+    };
+    const decodeMeasuredOps = new Map<string, number>();
+    for (const steps of decodeOps) {
+      for (const [op, s] of medianOps(steps)) decodeMeasuredOps.set(op, (decodeMeasuredOps.get(op) ?? 0) + s / decodeOps.length);
+    }
+    const pre = compareOps('prefill', sumOps([predicted.prefill]), medianOps(prefillOps));
+    const dec = config.decode > 0 ? compareOps('decode', sumOps(predicted.decode), decodeMeasuredOps) : { detail: [], classes: [] };
+    const total = (ops: OpCost[]) => ops.reduce((a, o) => a + o.seconds, 0);
+    return {
+      config,
+      prefillS: { predicted: total(predicted.prefill), measured: median(prefillGpu), wallS: median(prefillWall) },
+      decodeStepS: {
+        predicted: mean(predicted.decode.map(total)),
+        measured: mean(decodeGpu.map(median)),
+        wallS: mean(decodeWall.map(median)),
+      },
+      ops: [...pre.classes, ...dec.classes],
+      opsDetail: [...pre.detail, ...dec.detail],
+      gemmVariants: model.gemmVariants,
+      dispatches: { prefill: model.prefill.length, decodeStep: model.decode[0]?.length ?? 0 },
+      repeats,
+    };
+  } finally {
+    model.destroy();
+  }
+}
+
+/** A quick calibration of the open adapter (the calibrate command's suite), when no profile is given. */
+export async function quickProfile(ctx: GpuContext, onProgress?: (p: SuiteProgress) => void): Promise<Profile> {
+  const result = await runSuite(ctx, { mode: 'quick', onProgress });
+  return buildProfile(ctx.report, ctx.toggles, result.timingMethod, result.measurements, {
+    mode: 'quick',
+    version: 'selfcheck',
+    elapsedS: result.elapsedS,
+    failures: result.failures,
+  });
+}

@@ -1,0 +1,133 @@
+import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { openGpu } from '../../gpu/device.js';
+import { readProfile, writeProfile } from '../../profile/io.js';
+import type { Profile } from '../../profile/schema.js';
+import { UserError } from '../../errors.js';
+import { findMiniConfig, MINI_CONFIGS, validateMiniConfig, type MiniConfig } from '../../kernels/transformer-config.js';
+import { quickProfile, relError, selfcheckConfig, type SelfcheckResult } from '../../calibrate/selfcheck.js';
+import { formatSeconds, formatTable, parseNonNegativeInt, parsePositiveInt, printJson } from '../util.js';
+
+interface SelfcheckOptions {
+  profile?: string;
+  saveProfile?: string;
+  config?: string[];
+  layers?: number;
+  hidden?: number;
+  heads?: number;
+  kvHeads?: number;
+  ffn?: number;
+  vocab?: number;
+  prompt?: number;
+  decode?: number;
+  repeats: number;
+  seed: number;
+  adapter?: string;
+  json?: boolean;
+}
+
+/** Named configurations run when none is asked for (tiny is the CI smoke size). */
+const DEFAULT_CONFIGS = MINI_CONFIGS.filter((c) => c.name !== 'tiny').map((c) => c.name);
+
+const SHAPE_FLAGS = ['layers', 'hidden', 'heads', 'kvHeads', 'ffn', 'vocab', 'prompt', 'decode'] as const;
+
+/** The configurations to run: named ones, or one custom shape (flags over --config or tiny). */
+export function configsFromOptions(opts: Pick<SelfcheckOptions, 'config' | (typeof SHAPE_FLAGS)[number]>): MiniConfig[] {
+  const custom = SHAPE_FLAGS.some((k) => opts[k] !== undefined);
+  const names = opts.config?.length ? opts.config : custom ? ['tiny'] : DEFAULT_CONFIGS;
+  const named = names.map(findMiniConfig);
+  if (!custom) return named;
+  if (named.length > 1) throw new UserError('shape flags (--layers, --hidden, ...) modify one configuration: give at most one --config');
+  const c: MiniConfig = { ...named[0], name: 'custom' };
+  for (const k of SHAPE_FLAGS) if (opts[k] !== undefined) c[k] = opts[k]!;
+  validateMiniConfig(c);
+  return [c];
+}
+
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
+
+function printResult(r: SelfcheckResult): void {
+  const c = r.config;
+  process.stdout.write(
+    `\n${c.name}: ${c.layers} layers, hidden ${c.hidden}, heads ${c.heads}/${c.kvHeads} kv, ffn ${c.ffn}, vocab ${c.vocab}, ` +
+      `prompt ${c.prompt}, ${c.decode} decode steps\n`,
+  );
+  const rows: (string | number)[][] = [['step / operator class', 'predicted', 'measured', 'error']];
+  const add = (label: string, p: number, m: number) => rows.push([label, formatSeconds(p), formatSeconds(m), pct((p - m) / m)]);
+  add('prefill (TTFT)', r.prefillS.predicted, r.prefillS.measured);
+  for (const o of r.ops.filter((o) => o.phase === 'prefill')) add(`  ${o.class}`, o.predictedS, o.measuredS);
+  if (c.decode > 0) {
+    add('decode step (mean)', r.decodeStepS.predicted, r.decodeStepS.measured);
+    for (const o of r.ops.filter((o) => o.phase === 'decode')) add(`  ${o.class}`, o.predictedS, o.measuredS);
+  }
+  process.stdout.write(formatTable(rows) + '\n');
+  process.stdout.write(
+    `wall clock: prefill ${formatSeconds(r.prefillS.wallS)}, decode step ${formatSeconds(r.decodeStepS.wallS)} ` +
+      `(steps measured by GPU timestamps around one pass; classes by one timestamped pass per kernel)\n`,
+  );
+}
+
+export function registerSelfcheck(program: Command): void {
+  const collect = (v: string, prev: string[] = []) => [...prev, v];
+  program
+    .command('selfcheck')
+    .description('run a WGSL mini transformer on the local GPU and compare its measured prefill and decode time with the prediction from the local profile')
+    .option('--profile <file>', 'calibrated profile of this adapter (default: run a quick calibration first)')
+    .option('--save-profile <file>', 'write the quick calibration made when --profile is absent')
+    .option('--config <name>', `named configuration, repeatable (${MINI_CONFIGS.map((c) => c.name).join(', ')}; default: ${DEFAULT_CONFIGS.join(', ')})`, collect)
+    .option('--layers <n>', 'decoder layers', parsePositiveInt)
+    .option('--hidden <n>', 'hidden size', parsePositiveInt)
+    .option('--heads <n>', 'attention heads', parsePositiveInt)
+    .option('--kv-heads <n>', 'KV heads (grouped-query attention)', parsePositiveInt)
+    .option('--ffn <n>', 'MLP width', parsePositiveInt)
+    .option('--vocab <n>', 'vocabulary size', parsePositiveInt)
+    .option('--prompt <n>', 'prompt tokens (one prefill)', parsePositiveInt)
+    .option('--decode <n>', 'decode steps', parseNonNegativeInt)
+    .option('--repeats <n>', 'timed repeats of prefill + decode (median kept)', parsePositiveInt, 3)
+    .option('--seed <n>', 'seed of the random weights and prompt', parseNonNegativeInt, 1)
+    .option('--adapter <name>', 'substring of the adapter name')
+    .option('--json', 'print JSON')
+    .action(async (opts: SelfcheckOptions) => {
+      const configs = configsFromOptions(opts);
+      let profile: Profile | undefined = opts.profile ? readProfile(opts.profile) : undefined;
+      const ctx = await openGpu({ adapter: opts.adapter, toggles: profile?.toggles ?? 'throughput' });
+      const results: SelfcheckResult[] = [];
+      try {
+        if (!profile) {
+          const bar = process.stderr.isTTY
+            ? new SingleBar({ format: 'quick calibration [{bar}] {value}/{total} {label}', stream: process.stderr, hideCursor: true, clearOnComplete: true })
+            : null;
+          bar?.start(1, 0, { label: 'starting' });
+          try {
+            profile = await quickProfile(ctx, (p) => {
+              bar?.setTotal(Math.max(p.total, 1));
+              bar?.update(p.done, { label: p.label.slice(0, 40) });
+            });
+          } finally {
+            bar?.stop();
+          }
+          if (opts.saveProfile) writeProfile(opts.saveProfile, profile);
+        }
+        for (const config of configs) {
+          if (process.stderr.isTTY && !opts.json) process.stderr.write(`selfcheck ${config.name}...\r`);
+          results.push(await selfcheckConfig(ctx, profile, config, { repeats: opts.repeats, seed: opts.seed }));
+        }
+      } finally {
+        ctx.close();
+      }
+      if (opts.json) {
+        printJson({
+          device: profile.device.description,
+          profileCreatedAt: profile.createdAt,
+          results: results.map((r) => ({
+            ...r,
+            prefillS: { ...r.prefillS, error: relError(r.prefillS) },
+            decodeStepS: { ...r.decodeStepS, error: r.config.decode > 0 ? relError(r.decodeStepS) : null },
+          })),
+        });
+        return;
+      }
+      process.stdout.write(`${profile.device.description} (${profile.device.backend}); profile of ${profile.createdAt}\n`);
+      for (const r of results) printResult(r);
+    });
+}
