@@ -40,9 +40,6 @@ export interface GemmCodeOptions {
   vecB: boolean;
   /** write f32 partial sums to P[z][M][N] (split-K) instead of the dtype's C */
   partial: boolean;
-  /** when set, the K loop is emitted as this many straight-line 4-deep steps (every split's range
-   *  must then hold at least 4*fullSteps values); the remainder still runs in the scalar loop */
-  fullSteps?: number;
 }
 
 /** Rows and columns of C one workgroup computes. */
@@ -162,15 +159,7 @@ function loadBRow(cfg: GemmConfig, o: GemmCodeOptions, k: string, j: number): st
 function emitKLoop(cfg: GemmConfig, o: GemmCodeOptions, L: string[]): void {
   const u = Math.max(1, cfg.unroll);
   L.push('  var k = kBegin;');
-  if (o.fullSteps !== undefined) {
-    // straight-line K: no loop at all (loops cost lavapipe far more than their trip count suggests)
-    for (let s = 0; s < o.fullSteps; s++) {
-      L.push('   {');
-      emitStep(cfg, o, L, `(kBegin + ${4 * s}u)`);
-      L.push('   }');
-    }
-    L.push(`  k = kBegin + ${4 * o.fullSteps}u;`);
-  } else if (u > 1) {
+  if (u > 1) {
     L.push(`  for (; k + ${4 * u}u <= kEnd; k += ${4 * u}u) {`);
     for (let s = 0; s < u; s++) {
       L.push('   {');
