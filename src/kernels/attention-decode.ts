@@ -1,0 +1,143 @@
+/**
+ * Split-KV attention decode (shaders/attention-decode.wgsl + attention-decode-reduce.wgsl): one
+ * query token per sequence against a KV cache; pass 1 computes a partial (max, sum, acc) per KV
+ * chunk and head, pass 2 combines the chunks. A pass-1 workgroup serves all query heads of one KV
+ * head, so the cache is read once.
+ * Layout, row-major: q and out [batch, numHeads, headDim]; k and v [batch, kvLen, numKvHeads, headDim].
+ */
+import type { GpuContext } from '../gpu/device.js';
+import { createBuffer, poisonBuffer, readBuffer, uploadBuffer, Usage, POISON_F16, POISON_F32 } from '../gpu/buffers.js';
+import { bindBuffers, createPipelineChecked, loadWgsl } from '../gpu/pipeline.js';
+import { runOnce } from '../gpu/timing.js';
+import { UserError } from '../errors.js';
+import type { KernelDtype, KernelRun } from './types.js';
+import { freshSeed, fromHalfArray, mulberry32, tolerance } from './verify.js';
+import { attentionRelError, bytesPerElement, checkDtype, checkHeads, randomTensor, referenceAttention, specializeWgsl } from './attention-common.js';
+
+export interface AttentionDecodeShape {
+  batch: number;
+  kvLen: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  /** KV chunks per (sequence, KV head); default: enough workgroups to fill the device */
+  splits?: number;
+}
+
+export interface AttentionDecodeConfig {
+  /** keys per block = invocations per pass-1 workgroup (a multiple of headDim / 4) */
+  bk: number;
+  /** pass-1 workgroups wanted when `splits` is not given */
+  targetWorkgroups: number;
+}
+
+export const DEFAULT_DECODE_CONFIG: AttentionDecodeConfig = { bk: 64, targetWorkgroups: 64 };
+
+export const DECODE_CONFIGS: AttentionDecodeConfig[] = [
+  { bk: 64, targetWorkgroups: 64 },
+  { bk: 32, targetWorkgroups: 64 },
+  { bk: 128, targetWorkgroups: 32 },
+];
+
+/** Flops of one decode step: q.k and p.v over every cached key, for each query head (FMA = 2). */
+export function decodeFlops(s: AttentionDecodeShape): number {
+  return 4 * s.batch * s.numHeads * s.kvLen * s.headDim;
+}
+
+/** The KV cache read once, q read and out written once (the partials are not minimum traffic). */
+export function decodeBytes(s: AttentionDecodeShape, dtype: KernelDtype): number {
+  const e = bytesPerElement(dtype);
+  return e * s.batch * s.headDim * (2 * s.kvLen * s.numKvHeads + 2 * s.numHeads);
+}
+
+export function checkDecodeShape(s: AttentionDecodeShape): void {
+  for (const [name, value] of [['batch', s.batch], ['kvLen', s.kvLen]] as const) {
+    if (!Number.isInteger(value) || value < 1) throw new UserError(`attention decode ${name} must be a positive integer, got ${value}`);
+  }
+  checkHeads(s.numHeads, s.numKvHeads, s.headDim);
+  if (s.splits !== undefined && (!Number.isInteger(s.splits) || s.splits < 1)) {
+    throw new UserError(`attention decode splits must be a positive integer, got ${s.splits}`);
+  }
+}
+
+/**
+ * Splits and keys per split (a multiple of the block): the asked splits, or enough to give about
+ * targetWorkgroups pass-1 workgroups, never more splits than blocks. Empty splits are dropped.
+ */
+export function decodeSplits(s: AttentionDecodeShape, c: AttentionDecodeConfig): { splits: number; chunk: number } {
+  const blocks = Math.ceil(s.kvLen / c.bk);
+  const wanted = s.splits ?? Math.ceil(c.targetWorkgroups / (s.batch * s.numKvHeads));
+  const splits0 = Math.max(1, Math.min(wanted, blocks));
+  const chunk = Math.ceil(blocks / splits0) * c.bk;
+  return { splits: Math.ceil(s.kvLen / chunk), chunk };
+}
+
+export function decodeVariant(c: AttentionDecodeConfig, splits: number): string {
+  return `bk${c.bk}-splits${splits}`;
+}
+
+export async function prepareAttentionDecode(
+  ctx: GpuContext,
+  shape: AttentionDecodeShape,
+  dtype: KernelDtype,
+  config: AttentionDecodeConfig = DEFAULT_DECODE_CONFIG,
+): Promise<KernelRun> {
+  checkDecodeShape(shape);
+  checkDtype(ctx, dtype);
+  const { batch, kvLen, numHeads, numKvHeads, headDim } = shape;
+  const d4 = headDim / 4;
+  if (!Number.isInteger(config.bk) || config.bk % d4 !== 0 || config.bk > ctx.device.limits.maxComputeInvocationsPerWorkgroup) {
+    throw new UserError(`attention decode block bk=${config.bk} must be a multiple of headDim / 4 (${d4}) within the workgroup size limit`);
+  }
+  const group = numHeads / numKvHeads;
+  const { splits, chunk } = decodeSplits(shape, config);
+  const seed = freshSeed();
+  const rng = mulberry32(seed);
+  const qn = batch * numHeads * headDim;
+  const kvn = batch * kvLen * numKvHeads * headDim;
+  const q = randomTensor(ctx, qn, dtype, rng);
+  const k = randomTensor(ctx, kvn, dtype, rng);
+  const v = randomTensor(ctx, kvn, dtype, rng);
+  const part = createBuffer(ctx, batch * numHeads * splits * (headDim + 2) * 4);
+  const outBytes = qn * bytesPerElement(dtype);
+  const o = createBuffer(ctx, outBytes);
+  const buffers = [q.buffer, k.buffer, v.buffer, part, o];
+
+  const pass1 = await createPipelineChecked(
+    ctx,
+    specializeWgsl(loadWgsl('attention-decode'), { D4: d4, G: group, BK: config.bk }, dtype),
+    { SCALE: 1 / Math.sqrt(headDim) },
+  );
+  const pass2 = await createPipelineChecked(ctx, specializeWgsl(loadWgsl('attention-decode-reduce'), { D4: d4 }, dtype));
+  const uniform = Usage.UNIFORM | Usage.COPY_DST;
+  const params1 = uploadBuffer(ctx, new Uint32Array([kvLen, numKvHeads, splits, chunk]), uniform);
+  const params2 = uploadBuffer(ctx, new Uint32Array([numHeads, splits, 0, 0]), uniform);
+  buffers.push(params1, params2);
+  const iteration = [
+    { pipeline: pass1, bindGroups: [bindBuffers(ctx, pass1, [q.buffer, k.buffer, v.buffer, part, params1])], workgroups: [splits, numKvHeads, batch] as [number, number, number] },
+    { pipeline: pass2, bindGroups: [bindBuffers(ctx, pass2, [part, o, params2])], workgroups: [numHeads, batch] as [number, number] },
+  ];
+  return {
+    kernel: 'attention-decode',
+    kernelClass: 'attention-decode',
+    shape: { batch, kvLen, numHeads, numKvHeads, headDim, splits },
+    dtype,
+    flops: decodeFlops(shape),
+    bytes: decodeBytes(shape, dtype),
+    variant: decodeVariant(config, splits),
+    iteration,
+    async verify() {
+      poisonBuffer(ctx, o, outBytes, dtype === 'f32' ? POISON_F32 : POISON_F16);
+      poisonBuffer(ctx, part, part.size);
+      await runOnce(ctx, iteration);
+      const raw = await readBuffer(ctx, o, outBytes);
+      const got = dtype === 'f32' ? new Float32Array(raw) : fromHalfArray(new Uint16Array(raw));
+      const want = referenceAttention(q.values, k.values, v.values, { batch, seqQ: 1, seqK: kvLen, numHeads, numKvHeads, headDim });
+      const relError = attentionRelError(got, want, v.values);
+      return { relError, ok: relError <= tolerance(dtype), seed };
+    },
+    destroy() {
+      for (const b of buffers) b.destroy();
+    },
+  };
+}

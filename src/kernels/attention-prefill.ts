@@ -1,0 +1,129 @@
+/**
+ * Flash-style causal attention prefill (shaders/attention-prefill.wgsl): online softmax, the score
+ * matrix never written, grouped-query heads, fully masked K/V tiles skipped.
+ * Layout, row-major: Q and O [seq, numHeads, headDim]; K and V [seq, numKvHeads, headDim].
+ */
+import type { GpuContext } from '../gpu/device.js';
+import { createBuffer, poisonBuffer, readBuffer, uploadBuffer, Usage, POISON_F16, POISON_F32 } from '../gpu/buffers.js';
+import { bindBuffers, createPipelineChecked, loadWgsl } from '../gpu/pipeline.js';
+import { runOnce } from '../gpu/timing.js';
+import { UserError } from '../errors.js';
+import type { KernelDtype, KernelRun } from './types.js';
+import { freshSeed, fromHalfArray, mulberry32, tolerance } from './verify.js';
+import { attentionRelError, bytesPerElement, checkDtype, checkHeads, randomTensor, referenceAttention, specializeWgsl } from './attention-common.js';
+
+export interface AttentionPrefillShape {
+  seq: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+}
+
+export interface AttentionPrefillConfig {
+  /** 'rows': one query row per invocation, K/V tiles in workgroup memory, headDim loops kept as
+   *  loops; 'unrolled': the same with the headDim loops unrolled into named registers (compiles
+   *  for minutes on lavapipe at headDim 128, so calibration does not try it there) */
+  kind: 'rows' | 'unrolled';
+  /** query rows per workgroup, one invocation each */
+  br: number;
+  /** keys per K/V tile staged in workgroup memory (a multiple of 8) */
+  bc: number;
+}
+
+export const DEFAULT_PREFILL_CONFIG: AttentionPrefillConfig = { kind: 'rows', br: 32, bc: 32 };
+
+/** Tile configurations worth trying on an adapter (the calibration keeps the fastest). */
+export const PREFILL_CONFIGS: AttentionPrefillConfig[] = [
+  { kind: 'rows', br: 32, bc: 32 },
+  { kind: 'rows', br: 16, bc: 16 },
+];
+
+export function prefillVariant(c: AttentionPrefillConfig): string {
+  return `${c.kind}-br${c.br}-bc${c.bc}`;
+}
+
+/** Useful causal work: QK^T and PV over the (seq * (seq + 1) / 2) query-key pairs, FMA = 2. */
+export function prefillFlops(s: AttentionPrefillShape): number {
+  return 4 * s.headDim * s.numHeads * ((s.seq * (s.seq + 1)) / 2);
+}
+
+/** Q, K and V read once, O written once. */
+export function prefillBytes(s: AttentionPrefillShape, dtype: KernelDtype): number {
+  const e = bytesPerElement(dtype);
+  return e * s.seq * s.headDim * (2 * s.numHeads + 2 * s.numKvHeads);
+}
+
+export function checkPrefillShape(s: AttentionPrefillShape): void {
+  if (!Number.isInteger(s.seq) || s.seq < 1) throw new UserError(`attention seq must be a positive integer, got ${s.seq}`);
+  checkHeads(s.numHeads, s.numKvHeads, s.headDim);
+}
+
+function checkConfig(ctx: GpuContext, c: AttentionPrefillConfig, headDim: number): void {
+  const ok = (c.kind === 'rows' || c.kind === 'unrolled') && Number.isInteger(c.br) && c.br >= 1 && Number.isInteger(c.bc) && c.bc >= 8 && c.bc % 8 === 0;
+  if (!ok) throw new UserError(`attention prefill config ${prefillVariant(c)}: br >= 1, bc a multiple of 8`);
+  const sharedBytes = 2 * c.bc * headDim * 4;
+  const limit = ctx.device.limits.maxComputeWorkgroupStorageSize;
+  if (sharedBytes > limit) {
+    throw new UserError(`attention prefill config ${prefillVariant(c)} needs ${sharedBytes} B of workgroup memory at head dim ${headDim}; the adapter allows ${limit}`);
+  }
+  if (c.br > ctx.device.limits.maxComputeInvocationsPerWorkgroup) {
+    throw new UserError(`attention prefill config ${prefillVariant(c)}: br exceeds the adapter's workgroup size limit`);
+  }
+}
+
+export async function prepareAttentionPrefill(
+  ctx: GpuContext,
+  shape: AttentionPrefillShape,
+  dtype: KernelDtype,
+  config: AttentionPrefillConfig = DEFAULT_PREFILL_CONFIG,
+): Promise<KernelRun> {
+  checkPrefillShape(shape);
+  checkDtype(ctx, dtype);
+  checkConfig(ctx, config, shape.headDim);
+  const { seq, numHeads, numKvHeads, headDim } = shape;
+  const seed = freshSeed();
+  const rng = mulberry32(seed);
+  const qn = seq * numHeads * headDim;
+  const kvn = seq * numKvHeads * headDim;
+  const q = randomTensor(ctx, qn, dtype, rng);
+  const k = randomTensor(ctx, kvn, dtype, rng);
+  const v = randomTensor(ctx, kvn, dtype, rng);
+  const outBytes = qn * bytesPerElement(dtype);
+  const o = createBuffer(ctx, outBytes);
+  const buffers = [q.buffer, k.buffer, v.buffer, o];
+
+  const code = specializeWgsl(loadWgsl(prefillShaderName(config)), { D4: headDim / 4, BR: config.br, BC: config.bc }, dtype);
+  const pipeline = await createPipelineChecked(ctx, code, { SCALE: 1 / Math.sqrt(headDim) });
+  const params = uploadBuffer(ctx, new Uint32Array([seq, numHeads, numKvHeads, 0]), Usage.UNIFORM | Usage.COPY_DST);
+  buffers.push(params);
+  const bindGroup = bindBuffers(ctx, pipeline, buffers);
+  const iteration = [{ pipeline, bindGroups: [bindGroup], workgroups: [Math.ceil(seq / config.br), numHeads] as [number, number] }];
+
+  return {
+    kernel: 'attention-prefill',
+    kernelClass: 'attention-prefill',
+    shape: { seq, numHeads, numKvHeads, headDim },
+    dtype,
+    flops: prefillFlops(shape),
+    bytes: prefillBytes(shape, dtype),
+    variant: prefillVariant(config),
+    iteration,
+    async verify() {
+      poisonBuffer(ctx, o, outBytes, dtype === 'f32' ? POISON_F32 : POISON_F16);
+      await runOnce(ctx, iteration);
+      const raw = await readBuffer(ctx, o, outBytes);
+      const got = dtype === 'f32' ? new Float32Array(raw) : fromHalfArray(new Uint16Array(raw));
+      const want = referenceAttention(q.values, k.values, v.values, { batch: 1, seqQ: seq, seqK: seq, numHeads, numKvHeads, headDim });
+      const relError = attentionRelError(got, want, v.values);
+      return { relError, ok: relError <= tolerance(dtype), seed };
+    },
+    destroy() {
+      for (const b of buffers) b.destroy();
+    },
+  };
+}
+
+/** The shader file of a configuration (for modules that build their own dispatches). */
+export function prefillShaderName(c: AttentionPrefillConfig): string {
+  return c.kind === 'rows' ? 'attention-prefill' : 'attention-prefill-unrolled';
+}
