@@ -7,9 +7,10 @@
 import type { GpuContext } from '../gpu/device.js';
 
 import { bindBuffers, createPipelineChecked, loadWgsl } from '../gpu/pipeline.js';
+import { uploadBuffer, Usage } from '../gpu/buffers.js';
 import type { Dispatch } from '../gpu/timing.js';
 import type { Measurement } from '../profile/schema.js';
-import { DEFAULT_PREFILL_CONFIG, type AttentionPrefillConfig } from './attention-prefill.js';
+import { DEFAULT_PREFILL_CONFIG, prefillShaderName, type AttentionPrefillConfig } from './attention-prefill.js';
 import { DEFAULT_DECODE_CONFIG, decodeSplits, type AttentionDecodeConfig } from './attention-decode.js';
 import { specializeWgsl } from './attention-common.js';
 
@@ -26,7 +27,7 @@ export interface AttentionChoice {
 }
 
 /**
- * The configurations the calibration kept (its measurements' variants 'tiled-br32-bc32' and
+ * The configurations the calibration kept (its measurements' variants 'rows-br32-bc32' and
  * 'bk64-splits16'), so the model runs what the profile measured; the modules' defaults otherwise.
  */
 export function attentionChoiceFromMeasurements(measurements: readonly Measurement[] = []): AttentionChoice {
@@ -36,13 +37,21 @@ export function attentionChoiceFromMeasurements(measurements: readonly Measureme
     const best = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
     return best ? re.exec(best) : null;
   };
-  const p = variant('attention-prefill', /^(tiled|direct|loop)-br(\d+)-bc(\d+)$/);
+  const p = variant('attention-prefill', /^([a-z]+)-br(\d+)-bc(\d+)$/);
   const d = variant('attention-decode', /^bk(\d+)-splits\d+$/);
   return {
     prefill: p ? { kind: p[1] as AttentionPrefillConfig['kind'], br: Number(p[2]), bc: Number(p[3]) } : DEFAULT_PREFILL_CONFIG,
     decode: d ? { ...DEFAULT_DECODE_CONFIG, bk: Number(d[1]) } : DEFAULT_DECODE_CONFIG,
   };
 }
+
+/** Attention dispatches plus the small uniform buffers (shapes) they own. */
+export interface AttentionDispatches {
+  dispatches: Dispatch[];
+  uniforms: GPUBuffer[];
+}
+
+const UNIFORM = Usage.UNIFORM | Usage.COPY_DST;
 
 /** Causal prefill of `seq` tokens from position 0 (the caches hold their K and V at rows 0..seq-1). */
 export async function attentionPrefillDispatch(
@@ -51,18 +60,17 @@ export async function attentionPrefillDispatch(
   seq: number,
   bufs: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; o: GPUBuffer },
   config: AttentionPrefillConfig = DEFAULT_PREFILL_CONFIG,
-): Promise<Dispatch> {
+): Promise<AttentionDispatches> {
   const { br, bc } = config;
-  // the shader per kind, as prepareAttentionPrefill picks it
-  const shader = config.kind === 'tiled' ? 'attention-prefill' : `attention-prefill-${config.kind}`;
-  const code = specializeWgsl(loadWgsl(shader), { D4: s.headDim / 4, BR: br, BC: bc }, 'f32');
-  const pipeline = await createPipelineChecked(ctx, code, {
-    SEQ: seq,
-    NUM_HEADS: s.numHeads,
-    NUM_KV_HEADS: s.numKvHeads,
-    SCALE: 1 / Math.sqrt(s.headDim),
-  });
-  return { pipeline, bindGroups: [bindBuffers(ctx, pipeline, [bufs.q, bufs.k, bufs.v, bufs.o])], workgroups: [Math.ceil(seq / br), s.numHeads] };
+  const code = specializeWgsl(loadWgsl(prefillShaderName(config)), { D4: s.headDim / 4, BR: br, BC: bc }, 'f32');
+  const pipeline = await createPipelineChecked(ctx, code, { SCALE: 1 / Math.sqrt(s.headDim) });
+  const params = uploadBuffer(ctx, new Uint32Array([seq, s.numHeads, s.numKvHeads, 0]), UNIFORM);
+  const dispatch: Dispatch = {
+    pipeline,
+    bindGroups: [bindBuffers(ctx, pipeline, [bufs.q, bufs.k, bufs.v, bufs.o, params])],
+    workgroups: [Math.ceil(seq / br), s.numHeads],
+  };
+  return { dispatches: [dispatch], uniforms: [params] };
 }
 
 /** Splits of a decode over kvLen keys, as src/kernels/attention-decode.ts chooses them. */
@@ -78,33 +86,27 @@ export function decodePartialBytes(s: MiniAttentionShape, maxKvLen: number, conf
   return s.numHeads * splits * (s.headDim + 2) * 4;
 }
 
-/**
- * One decode token against kvLen cached keys: split-KV pass and reduce pass. The shader takes the
- * cache length as an override, so each length is its own pipeline (built once, before timing).
- */
+/** One decode token against kvLen cached keys: split-KV pass and reduce pass. */
 export async function attentionDecodeDispatches(
   ctx: GpuContext,
   s: MiniAttentionShape,
   kvLen: number,
   bufs: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; part: GPUBuffer; o: GPUBuffer },
   config: AttentionDecodeConfig = DEFAULT_DECODE_CONFIG,
-): Promise<Dispatch[]> {
+): Promise<AttentionDispatches> {
   const d4 = s.headDim / 4;
   const g = s.numHeads / s.numKvHeads;
   const { chunk, splits } = miniDecodeSplits(s, kvLen, config);
   const code = specializeWgsl(loadWgsl('attention-decode'), { D4: d4, G: g, BK: config.bk }, 'f32');
-  const pass1 = await createPipelineChecked(ctx, code, {
-    KV_LEN: kvLen,
-    NUM_KV_HEADS: s.numKvHeads,
-    SPLITS: splits,
-    CHUNK: chunk,
-    SCALE: 1 / Math.sqrt(s.headDim),
-  });
-  const reduceCode = specializeWgsl(loadWgsl('attention-decode-reduce'), { D4: d4 }, 'f32');
-  const pass2 = await createPipelineChecked(ctx, reduceCode, { NUM_HEADS: s.numHeads, SPLITS: splits });
-  return [
-    { pipeline: pass1, bindGroups: [bindBuffers(ctx, pass1, [bufs.q, bufs.k, bufs.v, bufs.part])], workgroups: [splits, s.numKvHeads, 1] },
-    { pipeline: pass2, bindGroups: [bindBuffers(ctx, pass2, [bufs.part, bufs.o])], workgroups: [s.numHeads, 1] },
-  ];
+  const pass1 = await createPipelineChecked(ctx, code, { SCALE: 1 / Math.sqrt(s.headDim) });
+  const pass2 = await createPipelineChecked(ctx, specializeWgsl(loadWgsl('attention-decode-reduce'), { D4: d4 }, 'f32'));
+  const params1 = uploadBuffer(ctx, new Uint32Array([kvLen, s.numKvHeads, splits, chunk]), UNIFORM);
+  const params2 = uploadBuffer(ctx, new Uint32Array([s.numHeads, splits, 0, 0]), UNIFORM);
+  return {
+    dispatches: [
+      { pipeline: pass1, bindGroups: [bindBuffers(ctx, pass1, [bufs.q, bufs.k, bufs.v, bufs.part, params1])], workgroups: [splits, s.numKvHeads, 1] },
+      { pipeline: pass2, bindGroups: [bindBuffers(ctx, pass2, [bufs.part, bufs.o, params2])], workgroups: [s.numHeads, 1] },
+    ],
+    uniforms: [params1, params2],
+  };
 }
-

@@ -140,11 +140,13 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
         out.push(await elementwise('rotary', 'mini-rotary', { T, QH: c.heads, KVH: c.kvHeads, HD2: hd / 2 }, [qkv, q, rope, params], threads(T * (c.heads + c.kvHeads) * (hd / 2))));
         out.push(await elementwise('kv_cache_write', 'mini-kv-write', { T, QDIM4: qd / 4, KVDIM4: kvd / 4 }, [qkv, kCache[l], vCache[l], params], threads((T * kvd) / 4)));
         if (phase === 'prefill') {
-          const d = await attentionPrefillDispatch(ctx, attnShape, T, { q, k: kCache[l], v: vCache[l], o: attn }, attnChoice.prefill);
-          out.push({ ...d, op: 'attention_prefill' });
+          const a = await attentionPrefillDispatch(ctx, attnShape, T, { q, k: kCache[l], v: vCache[l], o: attn }, attnChoice.prefill);
+          owned.push(...a.uniforms);
+          out.push(...a.dispatches.map((d) => ({ ...d, op: 'attention_prefill' })));
         } else {
-          const ds = await attentionDecodeDispatches(ctx, attnShape, pos0 + 1, { q, k: kCache[l], v: vCache[l], part, o: attn }, attnChoice.decode);
-          out.push(...ds.map((d) => ({ ...d, op: 'attention_decode' })));
+          const a = await attentionDecodeDispatches(ctx, attnShape, pos0 + 1, { q, k: kCache[l], v: vCache[l], part, o: attn }, attnChoice.decode);
+          owned.push(...a.uniforms);
+          out.push(...a.dispatches.map((d) => ({ ...d, op: 'attention_decode' })));
         }
         out.push(...(await gemm('o_proj', phase, attn, `wo${l}`, lw.wo, delta, T, h, qd)));
         out.push(await norm('post_attention_norm', 1, layerNorms[l].mlp));

@@ -1,0 +1,112 @@
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openGpu, type GpuContext } from '../src/gpu/device.js';
+import { readProfile, writeProfile } from '../src/profile/io.js';
+import type { Profile } from '../src/profile/schema.js';
+import { predictMini, quickProfile, relError, selfcheckConfig, opClass } from '../src/calibrate/selfcheck.js';
+import { findMiniConfig, MINI_CONFIGS } from '../src/kernels/transformer-config.js';
+import { gemmCases } from '../src/kernels/gemm.js';
+
+/**
+ * Bounds on the prediction error of the tiny configuration, from the spread measured on the
+ * 2-core development VM (lavapipe) with margin: see the README's selfcheck section.
+ */
+const TOTAL_BOUND = 0.6;
+
+let ctx: GpuContext;
+let profile: Profile;
+
+/** The committed profile of this adapter (calibration/), else a quick calibration now. */
+async function localProfile(c: GpuContext): Promise<Profile> {
+  const dir = 'calibration';
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+  for (const f of files) {
+    const p = readProfile(`${dir}/${f}`);
+    if (p.device.description === c.report.description && p.fits.gemm && p.fits['attention-prefill']) return p;
+  }
+  return quickProfile(c);
+}
+
+beforeAll(async () => {
+  ctx = await openGpu();
+  profile = await localProfile(ctx);
+}, 600_000);
+afterAll(() => ctx?.close());
+
+describe('selfcheck', () => {
+  it('named configurations have shapes the calibration never measured', () => {
+    const named = MINI_CONFIGS.filter((c) => c.name !== 'tiny');
+    expect(named.length).toBeGreaterThanOrEqual(3);
+    const calibrated = new Set(gemmCases('full').map((s) => `${s.m}x${s.n}x${s.k}`));
+    for (const c of named) {
+      const hd = c.hidden / c.heads;
+      const qkv = (c.heads + 2 * c.kvHeads) * hd;
+      for (const m of [c.prompt, 1]) {
+        for (const [n, k] of [[qkv, c.hidden], [c.hidden, c.heads * hd], [2 * c.ffn, c.hidden], [c.hidden, c.ffn], [c.vocab, c.hidden]]) {
+          expect(calibrated.has(`${m}x${n}x${k}`), `${c.name} ${m}x${n}x${k}`).toBe(false);
+        }
+      }
+    }
+  });
+
+  it('prediction covers every operator the model runs', () => {
+    const p = predictMini(profile, findMiniConfig('tiny'));
+    const ops = new Set(p.prefill.map((o) => o.op));
+    for (const op of ['qkv_proj', 'attention_prefill', 'lm_head', 'sampling']) expect(ops.has(op)).toBe(true);
+    for (const o of p.prefill) expect(opClass(o.op)).not.toBe('other');
+    expect(p.decode.length).toBe(findMiniConfig('tiny').decode);
+  });
+
+  it('predicts the tiny configuration within the measured bound', async () => {
+    const r = await selfcheckConfig(ctx, profile, findMiniConfig('tiny'), { repeats: 3 });
+    expect(r.prefillS.measured).toBeGreaterThan(0);
+    expect(r.decodeStepS.measured).toBeGreaterThan(0);
+    // per-kernel times add up to about the one-pass step time
+    const perKernel = r.ops.filter((o) => o.phase === 'prefill').reduce((a, o) => a + o.measuredS, 0);
+    expect(perKernel / r.prefillS.measured).toBeGreaterThan(0.5);
+    expect(perKernel / r.prefillS.measured).toBeLessThan(2);
+    expect(Math.abs(relError(r.prefillS))).toBeLessThan(TOTAL_BOUND);
+    expect(Math.abs(relError(r.decodeStepS))).toBeLessThan(TOTAL_BOUND);
+  });
+});
+
+describe('selfcheck CLI', () => {
+  const cli = (args: string[]) => spawnSync(process.execPath, ['dist/cli/main.js', 'selfcheck', ...args], { encoding: 'utf8' });
+  it('refuses bad configurations with one line and exit status 2', () => {
+    for (const [args, re] of [
+      [['--hidden', '64', '--heads', '3'], /heads \(3\) do not divide hidden \(64\)/],
+      [['--heads', '4', '--kv-heads', '3'], /kv-heads \(3\) do not divide heads \(4\)/],
+      [['--config', 'nope'], /unknown mini configuration 'nope'/],
+      [['--prompt', '0'], /must be a whole number greater than 0/],
+    ] as [string[], RegExp][]) {
+      const r = cli(args);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(re);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('--json gives results with predicted and measured times per step and class', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'roofcast-selfcheck-')), 'profile.json');
+    writeProfile(file, profile);
+    const r = cli(['--profile', file, '--config', 'tiny', '--repeats', '1', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.results).toHaveLength(1);
+    const res = out.results[0];
+    expect(res.config.name).toBe('tiny');
+    for (const k of ['prefillS', 'decodeStepS']) {
+      expect(res[k].predicted).toBeGreaterThan(0);
+      expect(res[k].measured).toBeGreaterThan(0);
+    }
+    expect(res.ops.length).toBeGreaterThan(4);
+    for (const o of res.ops) {
+      expect(typeof o.class).toBe('string');
+      expect(o.predictedS).toBeGreaterThan(0);
+      expect(o.measuredS).toBeGreaterThan(0);
+    }
+  });
+});
