@@ -1,25 +1,27 @@
 // Mini transformer: fused residual add + RMSNorm (vLLM's fused_add_rms_norm).
-// For rows r = ROW0 .. ROW0 + gridX - 1: if ADD, x[r] += delta[r] (written back: the residual
-// stream); out[r - ROW0] = x[r] / sqrt(mean(x[r]^2) + EPS) * w. One workgroup per row.
+// For rows r = ROW0 .. ROW0 + ROWS - 1: if ADD, x[r] += delta[r] (written back: the residual
+// stream); out[r - ROW0] = x[r] / sqrt(mean(x[r]^2) + EPS) * w.
+// One invocation per row, no barriers: a workgroup-wide reduction per row costs a CPU adapter
+// (lavapipe) more than the row's arithmetic, and rows are short (hidden / 4 vec4s).
 override H4: u32;     // hidden / 4
 override ADD: u32;    // 1: add delta first
+override ROWS: u32;
 override ROW0: u32 = 0u;
 override EPS: f32 = 1e-5;
-const WG: u32 = 64u;
+override WG: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read_write> x: array<vec4f>;   // [T, H4]
 @group(0) @binding(1) var<storage, read> delta: array<vec4f>;     // [T, H4]
 @group(0) @binding(2) var<storage, read> w: array<vec4f>;         // [H4]
-@group(0) @binding(3) var<storage, read_write> out: array<vec4f>; // [rows, H4]
-
-var<workgroup> partial: array<f32, WG>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4f>; // [ROWS, H4]
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let row = ROW0 + wid.x;
-  let base = row * H4;
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let r = gid.x;
+  if (r >= ROWS) { return; }
+  let base = (ROW0 + r) * H4;
   var ss = 0.0;
-  for (var i = lid; i < H4; i += WG) {
+  for (var i = 0u; i < H4; i++) {
     var v = x[base + i];
     if (ADD == 1u) {
       v += delta[base + i];
@@ -27,15 +29,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     }
     ss += dot(v, v);
   }
-  partial[lid] = ss;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { partial[lid] += partial[lid + s]; }
-    workgroupBarrier();
-  }
-  let inv = inverseSqrt(partial[0] / f32(H4 * 4u) + EPS);
-  let obase = wid.x * H4;
-  for (var i = lid; i < H4; i += WG) {
+  let inv = inverseSqrt(ss / f32(H4 * 4u) + EPS);
+  let obase = r * H4;
+  for (var i = 0u; i < H4; i++) {
     out[obase + i] = x[base + i] * inv * w[i];
   }
 }

@@ -56,28 +56,46 @@ export async function timeStep(ctx: GpuContext, dispatches: readonly Dispatch[])
   }
 }
 
-/** Runs each dispatch in its own timestamped pass (in order, one submit); seconds per dispatch. */
-export async function timeKernels(ctx: GpuContext, dispatches: readonly Dispatch[]): Promise<number[]> {
+/** Empty timestamped passes appended to a per-kernel run: their median is the cost of a pass itself. */
+const EMPTY_PASSES = 9;
+
+export interface KernelTimes {
+  /** seconds per dispatch, the cost of its pass (begin, end, flush) taken out */
+  seconds: number[];
+  /** median duration of an empty timestamped pass, subtracted from each */
+  passOverheadS: number;
+}
+
+/**
+ * Runs each dispatch in its own timestamped pass (in order, one submit), then empty passes. A pass
+ * costs more than a dispatch inside one (on lavapipe about 0.1 ms against tens of us), so the
+ * median empty pass is subtracted: what is left is the kernel as it runs inside a step's pass.
+ */
+export async function timeKernels(ctx: GpuContext, dispatches: readonly Dispatch[]): Promise<KernelTimes> {
   if (!ctx.hasTimestamps) throw new Error('per-kernel timing needs the timestamp-query feature');
   const { device } = ctx;
-  const n = dispatches.length;
+  const kernels = dispatches.length;
+  const n = kernels + EMPTY_PASSES;
   const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * n });
   const resolve = device.createBuffer({ size: 16 * n, usage: Usage.QUERY_RESOLVE | Usage.COPY_SRC });
   const readback = device.createBuffer({ size: 16 * n, usage: Usage.MAP_READ | Usage.COPY_DST });
   try {
     const encoder = device.createCommandEncoder();
-    dispatches.forEach((d, i) => {
+    for (let i = 0; i < n; i++) {
       const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-      encode(pass, d);
+      if (i < kernels) encode(pass, dispatches[i]);
       pass.end();
-    });
+    }
     encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
     encoder.copyBufferToBuffer(resolve, 0, readback, 0, 16 * n);
     device.queue.submit([encoder.finish()]);
     await readback.mapAsync(MAP_READ_MODE);
     const t = new BigUint64Array(readback.getMappedRange().slice(0));
     readback.unmap();
-    return Array.from({ length: n }, (_, i) => Math.max(0, Number(t[2 * i + 1] - t[2 * i])) * 1e-9);
+    const raw = Array.from({ length: n }, (_, i) => Math.max(0, Number(t[2 * i + 1] - t[2 * i])) * 1e-9);
+    const empty = raw.slice(kernels).sort((a, b) => a - b);
+    const passOverheadS = empty[(empty.length - 1) >> 1];
+    return { seconds: raw.slice(0, kernels).map((s) => Math.max(0, s - passOverheadS)), passOverheadS };
   } finally {
     querySet.destroy();
     resolve.destroy();

@@ -69,6 +69,8 @@ export interface SelfcheckResult {
   gemmVariants: Record<string, string>;
   dispatches: { prefill: number; decodeStep: number };
   repeats: number;
+  /** cost of an empty timestamped pass, taken out of each per-kernel time (null without timestamps) */
+  passOverheadS: number | null;
 }
 
 export interface SelfcheckOptions {
@@ -152,6 +154,7 @@ export async function selfcheckConfig(ctx: GpuContext, profile: Profile, config:
     const decodeWall: number[][] = model.decode.map(() => []);
     const prefillOps: Map<string, number>[] = [];
     const decodeOps: Map<string, number>[][] = model.decode.map(() => []);
+    const passOverhead: number[] = [];
     for (let r = 0; r < repeats; r++) {
       // whole steps, one pass each
       model.setPrompt(prompt);
@@ -166,8 +169,14 @@ export async function selfcheckConfig(ctx: GpuContext, profile: Profile, config:
       // the same sequence kernel by kernel
       if (ctx.hasTimestamps) {
         model.setPrompt(prompt);
-        prefillOps.push(byOp(model.prefill, await timeKernels(ctx, model.prefill)));
-        for (let i = 0; i < model.decode.length; i++) decodeOps[i].push(byOp(model.decode[i], await timeKernels(ctx, model.decode[i])));
+        const pk = await timeKernels(ctx, model.prefill);
+        passOverhead.push(pk.passOverheadS);
+        prefillOps.push(byOp(model.prefill, pk.seconds));
+        for (let i = 0; i < model.decode.length; i++) {
+          const dk = await timeKernels(ctx, model.decode[i]);
+          passOverhead.push(dk.passOverheadS);
+          decodeOps[i].push(byOp(model.decode[i], dk.seconds));
+        }
       }
     }
     const medianOps = (runs: Map<string, number>[]): Map<string, number> => {
@@ -196,6 +205,7 @@ export async function selfcheckConfig(ctx: GpuContext, profile: Profile, config:
       gemmVariants: model.gemmVariants,
       dispatches: { prefill: model.prefill.length, decodeStep: model.decode[0]?.length ?? 0 },
       repeats,
+      passOverheadS: passOverhead.length ? median(passOverhead) : null,
     };
   } finally {
     model.destroy();

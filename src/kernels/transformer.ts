@@ -134,7 +134,7 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
       for (let l = 0; l < c.layers; l++) {
         const lw = weights.layers[l];
         const norm = (op: string, add: number, w: GPUBuffer) =>
-          elementwise(op, 'mini-rmsnorm', { H4: h / 4, ADD: add, EPS: RMS_EPS }, [x, delta, w, normed], [T]);
+          elementwise(op, 'mini-rmsnorm', { H4: h / 4, ADD: add, ROWS: T, EPS: RMS_EPS }, [x, delta, w, normed], threads(T));
         out.push(await norm('input_norm', l > 0 ? 1 : 0, layerNorms[l].attn));
         out.push(...(await gemm('qkv_proj', phase, normed, `wqkv${l}`, lw.wqkv, qkv, T, qkvd, h)));
         out.push(await elementwise('rotary', 'mini-rotary', { T, QH: c.heads, KVH: c.kvHeads, HD2: hd / 2 }, [qkv, q, rope, params], threads(T * (c.heads + c.kvHeads) * (hd / 2))));
@@ -155,7 +155,7 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
         out.push(...(await gemm('down_proj', phase, act, `wdown${l}`, lw.wdown, delta, T, h, c.ffn)));
       }
       // the last row only: its logits pick the next token
-      out.push(await elementwise('final_norm', 'mini-rmsnorm', { H4: h / 4, ADD: 1, ROW0: T - 1, EPS: RMS_EPS }, [x, delta, finalNorm, lastNormed], [1]));
+      out.push(await elementwise('final_norm', 'mini-rmsnorm', { H4: h / 4, ADD: 1, ROWS: 1, ROW0: T - 1, EPS: RMS_EPS }, [x, delta, finalNorm, lastNormed], [1]));
       out.push(...(await gemm('lm_head', phase, lastNormed, 'lmHead', weights.lmHead, logits, 1, c.vocab, h)));
       out.push(await elementwise('sampling', 'mini-argmax', { VOCAB: c.vocab, T }, [logits, tokens, params], [1]));
       return out;
