@@ -55,6 +55,15 @@ describe('profile from measurements', () => {
     expect(fits.stream.workUnit).toBe('bytes');
   });
 
+  it('puts both copies in the series and their ratio per working set', () => {
+    const series = validProfile().series as { copyVsCopyBufferToBuffer: { workingSetBytes: number; ratio: number }[] };
+    expect(series.copyVsCopyBufferToBuffer).toHaveLength(6);
+    const largest = series.copyVsCopyBufferToBuffer[5];
+    // 8 GB/s stream copy (plus 5 us launch) against 16 GB/s copyBufferToBuffer
+    expect(largest.ratio).toBeGreaterThan(0.49);
+    expect(largest.ratio).toBeLessThan(0.5);
+  });
+
   it('refuses to build a profile without the FMA ceiling', () => {
     expect(() => computeCeilings(measurements().filter((x) => x.kernel !== 'fma-f32'))).toThrow(/FMA/);
   });

@@ -92,8 +92,9 @@ export function buildSeries(ms: Measurement[]): Record<string, unknown> {
   const variant = sweepVariant(ms);
   const bandwidth: Record<string, BandwidthPoint[]> = {};
   for (const m of ms) {
-    if (m.kernelClass !== 'stream' || m.shape.tuning) continue;
-    if (m.kernel !== 'copy-buffer-to-buffer' && variant && m.variant !== variant) continue;
+    const isCopy = m.kernel === 'copy-buffer-to-buffer';
+    if ((m.kernelClass !== 'stream' && !isCopy) || m.shape.tuning) continue;
+    if (!isCopy && variant && m.variant !== variant) continue;
     (bandwidth[m.kernel] ??= []).push(bandwidthPoints([m])[0]);
   }
   for (const list of Object.values(bandwidth)) list.sort((a, b) => a.workingSetBytes - b.workingSetBytes);

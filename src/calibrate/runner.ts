@@ -6,6 +6,7 @@ import type { GpuContext } from '../gpu/device.js';
 import { timeCommands, timeIteration, type Timing, type TimingOptions } from '../gpu/timing.js';
 import type { Measurement } from '../profile/schema.js';
 import type { CommandKernelRun } from '../kernels/stream.js';
+import { defaultTiming } from './timing-defaults.js';
 import { loadFamilies, type AnyKernelRun, type CaseResult, type SuiteCase, type SuiteFamily, type SuiteMode } from './suite.js';
 
 export interface SuiteProgress {
@@ -31,15 +32,12 @@ export interface SuiteResult {
   timingMethod: Timing['method'];
   /** the variant each tuned family kept, and other per-case notes */
   cases: CaseResult[];
+  /** wall seconds spent in each family's cases (tuning inside plan() is counted where it measures) */
+  familySeconds: Record<string, number>;
   elapsedS: number;
 }
 
-/** Timing per mode: quick keeps fewer repeats (the 3-minute budget on a 2-core CPU adapter). */
-export function defaultTiming(mode: SuiteMode): TimingOptions {
-  return mode === 'quick'
-    ? { minPassS: 1e-3, maxPassS: 1e-2, repeats: 5, warmup: 1 }
-    : { minPassS: 1e-3, maxPassS: 1e-2, repeats: 10, warmup: 2 };
-}
+export { defaultTiming };
 
 function isCommandRun(run: AnyKernelRun): run is CommandKernelRun {
   return typeof (run as Partial<CommandKernelRun>).encode === 'function';
@@ -96,8 +94,10 @@ export async function runSuite(ctx: GpuContext, opts: RunSuiteOptions): Promise<
   const report = (label: string) => opts.onProgress?.({ done, total, label });
   const measure = async (c: SuiteCase): Promise<CaseResult> => {
     report(c.id);
+    const t0 = performance.now();
     const r = await runCase(ctx, c, timing);
-    const { timing: _t, ...kept } = r as CaseResult & { timing?: Timing };
+    const { timing: _t, ...rest } = r as CaseResult & { timing?: Timing };
+    const kept: CaseResult = { ...rest, elapsedS: (performance.now() - t0) / 1000 };
     results.push(kept);
     done++;
     report(c.id);
@@ -123,11 +123,14 @@ export async function runSuite(ctx: GpuContext, opts: RunSuiteOptions): Promise<
     }
   }
   for (const c of planned) await measure(c);
+  const familySeconds: Record<string, number> = {};
+  for (const r of results) familySeconds[r.family] = (familySeconds[r.family] ?? 0) + (r.elapsedS ?? 0);
   return {
     measurements: results.flatMap((r) => (r.measurement ? [r.measurement] : [])),
     failures: results.flatMap((r) => (r.error ? [{ id: r.id, error: r.error }] : [])),
     timingMethod: ctx.hasTimestamps ? 'timestamp-query' : 'wall-clock',
     cases: results,
+    familySeconds,
     elapsedS: (performance.now() - start) / 1000,
   };
 }

@@ -31,6 +31,8 @@ export interface CaseResult {
   measurement?: Measurement;
   /** why the case produced no measurement (preparation failed, or verification failed) */
   error?: string;
+  /** wall time of the whole case: prepare, verify, time */
+  elapsedS?: number;
 }
 
 export interface PlanTools {
@@ -171,34 +173,18 @@ const dispatchFamily: SuiteFamily = {
   },
 };
 
-/** Families every calibration runs, in order. */
+/** The families that set the profile's ceilings; every calibration runs them. */
 export const CORE_FAMILIES: SuiteFamily[] = [fmaFamily, mixbenchFamily, streamFamily, dispatchFamily];
 
 /**
- * Kernel families built by other modules (GEMM, attention). Each module, when present, exports
- * `suiteFamily: SuiteFamily` (or `suiteFamilies: SuiteFamily[]`). They are imported lazily so that
- * the core suite runs while those modules are still being written.
+ * Every family, in run order. To add a kernel family: write src/calibrate/families/<name>.ts
+ * exporting a SuiteFamily (plan its cases per mode; tune through tools.measure if it has variants)
+ * and list it here. The family modules import their kernels themselves (attention lazily).
  */
-export const EXTERNAL_FAMILIES = ['../kernels/gemm.js', '../kernels/attention.js'];
-
-interface FamilyModule {
-  suiteFamily?: SuiteFamily;
-  suiteFamilies?: SuiteFamily[];
-}
-
 export async function loadFamilies(names?: string[]): Promise<SuiteFamily[]> {
-  const families = [...CORE_FAMILIES];
-  for (const spec of EXTERNAL_FAMILIES) {
-    let mod: FamilyModule | null = null;
-    try {
-      mod = (await import(spec)) as FamilyModule;
-    } catch (err) {
-      // a module that does not exist yet is skipped; one that exists but fails to load is a bug
-      if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    }
-    if (mod?.suiteFamily) families.push(mod.suiteFamily);
-    if (mod?.suiteFamilies) families.push(...mod.suiteFamilies);
-  }
+  const { gemmFamily } = await import('./families/gemm.js');
+  const { attentionPrefillFamily, attentionDecodeFamily } = await import('./families/attention.js');
+  const families = [...CORE_FAMILIES, gemmFamily, attentionPrefillFamily, attentionDecodeFamily];
   if (!names) return families;
   const unknown = names.filter((n) => !families.some((f) => f.name === n));
   if (unknown.length) throw new Error(`unknown kernel families: ${unknown.join(', ')}`);

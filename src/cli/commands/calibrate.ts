@@ -90,6 +90,7 @@ export function registerCalibrate(program: Command): void {
           elapsedS: result.elapsedS,
           failures: result.failures,
           families: families ?? 'all',
+          familySeconds: result.familySeconds,
           host: { platform: process.platform, arch: process.arch, node: process.version },
         });
       } catch (err) {

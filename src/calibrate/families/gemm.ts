@@ -1,0 +1,52 @@
+/**
+ * GEMM in the calibration suite, on the GEMM module's own shapes (gemmCases) and tuner (tuneGemm):
+ * the tuner tries every tile configuration on one representative shape per class (large, skinny),
+ * verifies and times each, and caches the fastest, which prepareGemm then uses for every case.
+ */
+import type { GpuContext } from '../../gpu/device.js';
+import { gemmCases, prepareGemm, tuneGemm, type GemmShape } from '../../kernels/gemm.js';
+import { hasSubgroupMatrix, prepareGemmSubgroupMatrix } from '../../kernels/gemm-subgroup-matrix.js';
+import type { KernelDtype } from '../../kernels/types.js';
+import { defaultTiming } from '../timing-defaults.js';
+import type { SuiteCase, SuiteFamily } from '../suite.js';
+
+const shapeId = (s: GemmShape) => `${s.m}x${s.n}x${s.k}`;
+
+/** Representative shapes the tuner runs on: one per shape class the cases fall in. */
+const TUNE_SHAPES: GemmShape[] = [
+  { m: 512, n: 512, k: 512 },
+  { m: 16, n: 2048, k: 2048 },
+];
+
+export const gemmFamily: SuiteFamily = {
+  name: 'gemm',
+  async plan(ctx, mode, tools) {
+    const dtypes: KernelDtype[] = mode === 'full' && ctx.hasF16 ? ['f32', 'f16'] : ['f32'];
+    for (const dtype of dtypes) {
+      for (const shape of TUNE_SHAPES) {
+        tools.note(`tuning gemm ${shapeId(shape)} ${dtype}`);
+        try {
+          const tuned = await tuneGemm(ctx, shape, dtype, { timing: { ...defaultTiming(mode), repeats: 3, warmup: 1 } });
+          tuned.best.destroy();
+        } catch (err) {
+          // untuned shapes fall back to the module's default configuration
+          tools.note(`gemm tuning failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }
+    const cases: SuiteCase[] = [];
+    for (const dtype of dtypes) {
+      // f16 on the largest shapes would dominate the run on a CPU adapter: every other shape only
+      const shapes = dtype === 'f32' ? gemmCases(mode) : gemmCases('quick').filter((_, i) => i % 2 === 0);
+      for (const shape of shapes) {
+        cases.push({ id: `gemm ${shapeId(shape)} ${dtype}`, family: 'gemm', prepare: (c: GpuContext) => prepareGemm(c, shape, dtype) });
+      }
+    }
+    if (hasSubgroupMatrix(ctx)) {
+      for (const shape of [{ m: 512, n: 512, k: 512 }, { m: 1024, n: 1024, k: 1024 }]) {
+        cases.push({ id: `gemm-subgroup-matrix ${shapeId(shape)}`, family: 'gemm', prepare: (c) => prepareGemmSubgroupMatrix(c, shape) });
+      }
+    }
+    return cases;
+  },
+};
