@@ -21,8 +21,9 @@ const RATIO_BOUND = 10;
 let ctx: GpuContext;
 let profile: Profile;
 
-/** The committed profile of this adapter (calibration/), else a quick calibration now. */
+/** $ROOFCAST_PROFILE, else the committed profile of this adapter (calibration/), else a quick calibration now. */
 async function localProfile(c: GpuContext): Promise<Profile> {
+  if (process.env.ROOFCAST_PROFILE) return readProfile(process.env.ROOFCAST_PROFILE);
   const dir = 'calibration';
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
   for (const f of files) {
@@ -110,7 +111,9 @@ describe('selfcheck CLI', () => {
     for (const o of res.ops) {
       expect(typeof o.class).toBe('string');
       expect(o.predictedS).toBeGreaterThan(0);
-      expect(o.measuredS).toBeGreaterThan(0);
+      // a class of tiny kernels may cost no more than the empty timestamped pass taken out
+      expect(o.measuredS).toBeGreaterThanOrEqual(0);
     }
+    expect(res.ops.reduce((a: number, o: { measuredS: number }) => a + o.measuredS, 0)).toBeGreaterThan(0);
   });
 });
