@@ -50,10 +50,15 @@ describe('targetFromProfile', () => {
     // no f16 ceiling: 16-bit formats fall back to the f32 FMA rate
     expect(t.peakFlopsPerS.bf16).toBe(2e11);
     expect(targetFromProfile(profile({ fmaF16FlopsPerS: 4e11 })).peakFlopsPerS.fp16).toBe(4e11);
-    expect(t.gemm.default).toEqual({ effMax: 0.5, halfWork: 1e8 });
+    // the fit's fixed time holds one dispatch (20 us), which the cost model adds per kernel itself:
+    // halfWork 1e8 - 20e-6 x 2e11 x 0.5
+    expect(t.gemm.default.effMax).toBe(0.5);
+    expect(t.gemm.default.halfWork).toBeCloseTo(1e8 - 20e-6 * 2e11 * 0.5, 0);
     expect(t.attentionDecode.unit).toBe('bytes');
-    // a fit given as fixed time converts to half-work: fixedS x rate x effMax
-    expect(t.memory.halfWork).toBeCloseTo(10e-6 * 2e10 * 0.9, 6);
+    // a fit given as fixed time converts to half-work: (fixedS - dispatch) x rate x effMax, >= 0
+    expect(t.memory.halfWork).toBe(0);
+    const slowDispatch = targetFromProfile(profile({ dispatchOverheadS: 4e-6 }));
+    expect(slowDispatch.memory.halfWork).toBeCloseTo((10e-6 - 4e-6) * 2e10 * 0.9, 6);
     expect(t.memoryBytes).toBe(2 ** 31);
     expect(t.kernelLaunchS).toBe(20e-6);
     expect(t.interconnect).toBeNull();

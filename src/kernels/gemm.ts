@@ -436,6 +436,12 @@ export function gemmCases(mode: 'quick' | 'full'): GemmShape[] {
     { m: 512, n: 512, k: 512 },
     { m: 1024, n: 1024, k: 1024 },
     { m: 512, n: 2048, k: 512 },
+    // small shapes, so the fitted fixed time per GEMM is measured rather than extrapolated
+    { m: 128, n: 128, k: 128 },
+    { m: 128, n: 512, k: 256 },
+    { m: 1, n: 256, k: 256 },
+    { m: 1, n: 1024, k: 512 },
+    { m: 16, n: 512, k: 512 },
   ];
   if (mode === 'quick') return quick;
   return [

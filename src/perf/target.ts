@@ -112,9 +112,14 @@ export function targetFromAccelerator(spec: AcceleratorSpec, refEff: ReferenceEf
 }
 
 /** Converts a profile fit to an efficiency curve; `rate` is the ceiling its roofline time used. */
-function curveOfFit(fit: Fit, rate: number): EffCurve {
-  // time = fixedS + roofline / effMax  <=>  halfWork = fixedS * rate * effMax
-  const halfWork = fit.halfWork > 0 ? fit.halfWork : fit.fixedS * rate * fit.effMax;
+/**
+ * time = fixedS + roofline / effMax  <=>  halfWork = fixedS * rate * effMax. The calibration times
+ * one dispatch per iteration, so a fit's fixed time already holds one dispatch overhead; the cost
+ * model adds the launch cost per kernel itself, so that part is taken out here (else counted twice).
+ */
+function curveOfFit(fit: Fit, rate: number, dispatchOverheadS: number): EffCurve {
+  const fullHalfWork = fit.halfWork > 0 ? fit.halfWork : fit.fixedS * rate * fit.effMax;
+  const halfWork = Math.max(0, fullHalfWork - dispatchOverheadS * rate * fit.effMax);
   return { effMax: fit.effMax, halfWork };
 }
 
@@ -137,15 +142,15 @@ export function targetFromProfile(profile: Profile, options: ProfileTargetOption
   const bw = c.memoryBytesPerS;
   const fits = profile.fits;
   const flopsCurve = (fit: Fit | undefined, rate: number, fallback: EffCurve): EffCurve =>
-    fit && fit.workUnit === 'flops' ? curveOfFit(fit, rate) : fallback;
+    fit && fit.workUnit === 'flops' ? curveOfFit(fit, rate, c.dispatchOverheadS) : fallback;
   const classCurve = (fit: Fit | undefined, fallback: ClassCurve): ClassCurve => {
     if (!fit) return fallback;
-    return fit.workUnit === 'flops' ? { unit: 'flops', curve: curveOfFit(fit, f16) } : { unit: 'bytes', curve: curveOfFit(fit, bw) };
+    return fit.workUnit === 'flops' ? { unit: 'flops', curve: curveOfFit(fit, f16, c.dispatchOverheadS) } : { unit: 'bytes', curve: curveOfFit(fit, bw, c.dispatchOverheadS) };
   };
-  const memory: EffCurve = fits.stream && fits.stream.workUnit === 'bytes' ? curveOfFit(fits.stream, bw) : { effMax: 1, halfWork: 0 };
+  const memory: EffCurve = fits.stream && fits.stream.workUnit === 'bytes' ? curveOfFit(fits.stream, bw, c.dispatchOverheadS) : { effMax: 1, halfWork: 0 };
   const gemmDefault = flopsCurve(fits.gemm, f16, { effMax: 1, halfWork: 0 });
   const gemm: PerfTarget['gemm'] = { default: gemmDefault };
-  const skinny = fits['gemm-skinny'] && fits['gemm-skinny'].workUnit === 'flops' ? curveOfFit(fits['gemm-skinny'], f16) : null;
+  const skinny = fits['gemm-skinny'] && fits['gemm-skinny'].workUnit === 'flops' ? curveOfFit(fits['gemm-skinny'], f16, c.dispatchOverheadS) : null;
   const limits = profile.device.limits ?? {};
   const memoryBytes = options.memoryBytes ?? limits.maxBufferSize ?? limits.maxStorageBufferBindingSize;
   if (!memoryBytes || memoryBytes <= 0) {
