@@ -1,6 +1,7 @@
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
+
+// vega and vega-lite load in ~1 s: import them when a chart is drawn, not at CLI start-up.
+const loadVega = () => Promise.all([import('vega'), import('vega-lite')]);
 
 /** Shared look: system sans-serif (no web fonts), white background, readable sizes. */
 const CONFIG = {
@@ -15,6 +16,7 @@ const CONFIG = {
 /** Compiles a Vega-Lite spec and renders it to an SVG string in Node (no browser, no canvas). */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const withConfig = { ...spec, config: { ...CONFIG, ...(spec.config ?? {}) } } as TopLevelSpec;
+  const [vega, vl] = await loadVega();
   const compiled = vl.compile(withConfig).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {

@@ -69,6 +69,9 @@ async function pickConfig<S, C>(
 function prefillShapes(mode: SuiteMode): PrefillShape[] {
   // GQA 4:1 with head dims 64 and 128; sequences a CPU adapter finishes in the budget
   const quick = [
+    // short prompts too, so the fitted fixed time per call is measured rather than extrapolated
+    { seq: 32, numHeads: 4, numKvHeads: 2, headDim: 64 },
+    { seq: 64, numHeads: 8, numKvHeads: 2, headDim: 64 },
     { seq: 128, numHeads: 8, numKvHeads: 2, headDim: 64 },
     { seq: 256, numHeads: 8, numKvHeads: 2, headDim: 128 },
     { seq: 512, numHeads: 4, numKvHeads: 1, headDim: 128 },

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { openGpu, TOGGLE_SETS, type ToggleSet } from '../../gpu/device.js';
-import { runSuite } from '../../calibrate/runner.js';
-import { buildProfile } from '../../calibrate/profile.js';
+// the suite and the fits (mathjs) load when a calibration runs, not at CLI start-up
+const loadCalibration = async () => ({ ...(await import('../../calibrate/runner.js')), ...(await import('../../calibrate/profile.js')) });
 import { writeProfile } from '../../profile/io.js';
 import type { Profile } from '../../profile/schema.js';
 import { UserError } from '../../errors.js';
@@ -67,6 +67,7 @@ export function registerCalibrate(program: Command): void {
       bar?.start(1, 0, { label: 'starting' });
       let result;
       try {
+        const { runSuite } = await loadCalibration();
         result = await runSuite(ctx, {
           mode,
           families,
@@ -84,6 +85,7 @@ export function registerCalibrate(program: Command): void {
       }
       let profile: Profile;
       try {
+        const { buildProfile } = await loadCalibration();
         profile = buildProfile(ctx.report, ctx.toggles, result.timingMethod, result.measurements, {
           mode,
           version: VERSION,

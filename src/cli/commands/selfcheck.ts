@@ -5,7 +5,10 @@ import { readProfile, writeProfile } from '../../profile/io.js';
 import type { Profile } from '../../profile/schema.js';
 import { UserError } from '../../errors.js';
 import { findMiniConfig, MINI_CONFIGS, validateMiniConfig, type MiniConfig } from '../../kernels/transformer-config.js';
-import { quickProfile, relError, selfcheckConfig, type SelfcheckResult } from '../../calibrate/selfcheck.js';
+import type { SelfcheckResult } from '../../calibrate/selfcheck.js';
+
+// the calibration suite (mathjs fits) loads when a selfcheck runs, not at CLI start-up
+const loadSelfcheck = () => import('../../calibrate/selfcheck.js');
 import { formatSeconds, formatTable, parseNonNegativeInt, parsePositiveInt, printJson } from '../util.js';
 
 interface SelfcheckOptions {
@@ -89,6 +92,7 @@ export function registerSelfcheck(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: SelfcheckOptions) => {
       const configs = configsFromOptions(opts);
+      const { quickProfile, relError, selfcheckConfig } = await loadSelfcheck();
       let profile: Profile | undefined = opts.profile ? readProfile(opts.profile) : undefined;
       const ctx = await openGpu({ adapter: opts.adapter, toggles: profile?.toggles ?? 'throughput' });
       const results: SelfcheckResult[] = [];
