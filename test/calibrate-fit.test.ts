@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fitBandwidth, fitDispatchOverhead, fitSaturating, weightedLeastSquares } from '../src/calibrate/fit.js';
 import { mulberry32 } from '../src/kernels/verify.js';
+import { fitClasses } from '../src/calibrate/profile.js';
 
 describe('least squares', () => {
   it('recovers a line exactly', () => {
@@ -98,5 +99,28 @@ describe('dispatch overhead', () => {
   });
   it('divides by the count for a single count', () => {
     expect(fitDispatchOverhead([{ dispatches: 4, seconds: 40e-6 }])).toBeCloseTo(10e-6, 12);
+  });
+});
+
+describe('per-class fits of a profile', () => {
+  it('fit a class on its f32 points, not pooled with f16 points of another ceiling', () => {
+    const ceilings = {
+      fmaF32FlopsPerS: 4e10, fmaF16FlopsPerS: 1e10, memoryBytesPerS: 5e9, cacheBytesPerS: null,
+      copyBufferToBufferBytesPerS: 3e10, dispatchOverheadS: 2e-5,
+    };
+    // f32 GEMMs at 20% of the f32 ceiling, f16 GEMMs at 80% of the (4x lower) f16 ceiling
+    const point = (dtype: 'f32' | 'f16', n: number, eff: number) => {
+      const flops = 2 * n ** 3;
+      const peak = dtype === 'f32' ? 4e10 : 1e10;
+      return { kernel: `gemm-${dtype}`, kernelClass: 'gemm', shape: { m: n, n, k: n }, dtype, flops, bytes: 12 * n * n,
+        seconds: flops / (peak * eff), minSeconds: flops / (peak * eff), repeats: 5, relError: 1e-6, verified: true as const };
+    };
+    const ms = [256, 512, 1024, 2048].flatMap((n) => [point('f32', n, 0.2), point('f16', n, 0.8)]);
+    const fits = fitClasses(ms, ceilings);
+    expect(fits.gemm.effMax).toBeCloseTo(0.2, 2);
+    expect(fits.gemm.points).toBe(4);
+    // a class measured only in f16 still gets a fit
+    const onlyF16 = fitClasses(ms.filter((m) => m.dtype === 'f16'), ceilings);
+    expect(onlyF16.gemm.effMax).toBeCloseTo(0.8, 2);
   });
 });

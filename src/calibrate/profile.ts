@@ -62,11 +62,18 @@ export function rooflineSeconds(m: Pick<Measurement, 'flops' | 'bytes' | 'dtype'
   return Math.max(m.flops / peak, m.bytes / c.memoryBytesPerS);
 }
 
-/** One saturating fit per kernel class; the work unit is whichever roof bounds most of its points. */
+/**
+ * One saturating fit per kernel class, on its f32 points: the predictor applies a class's curve to
+ * every dtype's peak, and pooling f16 points (whose ceiling differs, often several-fold on adapters
+ * that emulate f16) would give an efficiency that is right for neither. The work unit is whichever
+ * roof bounds most of the points. Classes measured only in f16 fit their f16 points.
+ */
 export function fitClasses(ms: Measurement[], c: Ceilings): Record<string, Fit> {
+  const hasF32 = new Set(ms.filter((m) => m.dtype === 'f32').map((m) => m.kernelClass ?? m.kernel));
   const classes = new Map<string, Measurement[]>();
   for (const m of ms) {
     const k = m.kernelClass ?? m.kernel;
+    if (m.dtype !== 'f32' && hasF32.has(k)) continue;
     // tuning runs of variants not kept would drag the class's curve down
     if (CEILING_ONLY.has(k) || m.kernel === 'copy-buffer-to-buffer' || m.shape.tuning) continue;
     classes.set(k, [...(classes.get(k) ?? []), m]);
