@@ -6,7 +6,7 @@ import type { GpuContext } from '../gpu/device.js';
 import { uploadBuffer } from '../gpu/buffers.js';
 import { UserError } from '../errors.js';
 import type { KernelDtype } from './types.js';
-import { fromHalfBits, randomFloat32, toHalfArray } from './verify.js';
+import { fromHalfBits, maxRelError, randomFloat32, toHalfArray } from './verify.js';
 
 /**
  * Replaces the `const NAME: u32 = ...;` lines of a shader (private array sizes and unrolled tiles
@@ -172,16 +172,5 @@ export function referenceAttention(q: ArrayLike<number>, k: ArrayLike<number>, v
  * v. NaN or a poisoned (never written) element gives Infinity.
  */
 export function attentionRelError(got: ArrayLike<number>, want: ArrayLike<number>, v: ArrayLike<number>): number {
-  if (got.length !== want.length) return Infinity;
-  let scale = 0;
-  for (let i = 0; i < v.length; i++) scale = Math.max(scale, Math.abs(v[i]));
-  const floor = Math.max(scale * 1e-3, 1e-30);
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    const g = got[i];
-    if (!Number.isFinite(g)) return Infinity;
-    const err = Math.abs(g - want[i]) / Math.max(Math.abs(want[i]), floor);
-    if (err > worst) worst = err;
-  }
-  return worst;
+  return maxRelError(got, want, v);
 }

@@ -25,14 +25,14 @@ export function randomFloat32(n: number, rng: () => number, lo = -1, hi = 1): Fl
 }
 
 /**
- * Largest relative error of `got` against the float64 `want`, with an absolute floor scaled to the
- * reference's magnitude so that elements near zero do not dominate. NaN or a poisoned (never
- * written) element gives Infinity.
+ * Largest relative error of `got` against the float64 `want`, with an absolute floor of 1e-3 of the
+ * largest magnitude in `scaleOf` (by default the reference itself) so that elements near zero do not
+ * dominate. NaN or a poisoned (never written) element gives Infinity.
  */
-export function maxRelError(got: ArrayLike<number>, want: ArrayLike<number>): number {
+export function maxRelError(got: ArrayLike<number>, want: ArrayLike<number>, scaleOf: ArrayLike<number> = want): number {
   if (got.length !== want.length) return Infinity;
   let scale = 0;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  for (let i = 0; i < scaleOf.length; i++) scale = Math.max(scale, Math.abs(scaleOf[i]));
   const floor = Math.max(scale * 1e-3, 1e-30);
   let worst = 0;
   for (let i = 0; i < want.length; i++) {
