@@ -64,6 +64,20 @@ describe('targetFromProfile', () => {
     expect(t.interconnect).toBeNull();
     expect(targetFromProfile(profile(), { memoryBytes: 8e9 }).memoryBytes).toBe(8e9);
   });
+  it('uses a skinny-GEMM fit in bytes on the memory side of decode GEMMs', () => {
+    const base = profile();
+    const withSkinny: Profile = {
+      ...base,
+      fits: { ...base.fits, 'gemm-skinny': { kernelClass: 'gemm-skinny', model: 'saturating', workUnit: 'bytes', effMax: 0.25, halfWork: 0, fixedS: 0, points: 5, rmsRelError: 0.05 } },
+    };
+    const t = targetFromProfile(withSkinny, { memoryBytes: 8e9 });
+    expect(t.gemmSkinny?.unit).toBe('bytes');
+    expect(targetFromProfile(base).gemmSkinny).toBeNull();
+    // decode GEMVs stream weights: at 25% of the bandwidth instead of the stream fit's 90%, decode slows
+    const plain = predict({ model: small, target: targetFromProfile(base, { memoryBytes: 8e9 }), engine: 'webgpu', workload: w({ weightDtype: 'fp32', kvDtype: 'fp32' }) });
+    const skinny = predict({ model: small, target: t, engine: 'webgpu', workload: w({ weightDtype: 'fp32', kvDtype: 'fp32' }) });
+    expect(skinny.tpotS).toBeGreaterThan(2 * plain.tpotS);
+  });
   it('predicts on a calibrated adapter, faster with higher ceilings, tp must be 1', () => {
     const slow = predict({ model: small, target: targetFromProfile(profile(), { memoryBytes: 8e9 }), engine: 'vllm', workload: w() });
     const fast = predict({ model: small, target: targetFromProfile(profile({ memoryBytesPerS: 4e10, fmaF32FlopsPerS: 4e11 }), { memoryBytes: 8e9 }), engine: 'vllm', workload: w() });

@@ -96,10 +96,17 @@ export function createCostContext(options: CostContextOptions): CostContext {
   // unquantized GEMMs (LM head, router) and attention run in the activation format
   const hDt = weightDtype === 'fp16' || weightDtype === 'fp32' ? weightDtype : 'bf16';
   const gemmCurve = (dt: typeof wDt) => target.gemm[dt] ?? target.gemm.default;
+  // a skinny-GEMM class fitted in FLOPs bounds the compute side; one fitted in bytes the memory side
+  const setSkinny = (kind: number, dt: typeof wDt) => {
+    const skinny = target.gemmSkinny;
+    if (!skinny) set(kind, peakFor(target, dt), gemmCurve(dt), gf, target.memory, mf);
+    else if (skinny.unit === 'flops') set(kind, peakFor(target, dt), skinny.curve, gf, target.memory, mf);
+    else set(kind, peakFor(target, dt), { effMax: gemmCurve(dt).effMax, halfWork: 0 }, gf, skinny.curve, mf);
+  };
   set(K_GEMM, peakFor(target, wDt), gemmCurve(wDt), gf, target.memory, mf);
-  set(K_GEMM_SKINNY, peakFor(target, wDt), target.gemmSkinny ?? gemmCurve(wDt), gf, target.memory, mf);
+  setSkinny(K_GEMM_SKINNY, wDt);
   set(K_HEAD, peakFor(target, hDt), gemmCurve(hDt), gf, target.memory, mf);
-  set(K_HEAD_SKINNY, peakFor(target, hDt), target.gemmSkinny ?? gemmCurve(hDt), gf, target.memory, mf);
+  setSkinny(K_HEAD_SKINNY, hDt);
   for (const [kind, cls] of [
     [K_ATTN_P, target.attentionPrefill],
     [K_ATTN_D, target.attentionDecode],

@@ -41,8 +41,11 @@ export interface PerfTarget {
   memoryBytesPerS: number;
   /** GEMM compute efficiency (work in FLOPs) per compute dtype, `default` for the rest */
   gemm: Partial<Record<Dtype, EffCurve>> & { default: EffCurve };
-  /** GEMMs with few rows (decode), where measured; else `gemm` applies */
-  gemmSkinny: EffCurve | null;
+  /**
+   * GEMMs with few rows (decode), where measured; else `gemm` applies. A curve fitted in bytes
+   * (skinny GEMMs stream their weights) bounds the memory side, one in FLOPs the compute side.
+   */
+  gemmSkinny: ClassCurve | null;
   /** memory-side efficiency of every kernel (work in bytes) */
   memory: EffCurve;
   attentionPrefill: ClassCurve;
@@ -150,7 +153,7 @@ export function targetFromProfile(profile: Profile, options: ProfileTargetOption
   const memory: EffCurve = fits.stream && fits.stream.workUnit === 'bytes' ? curveOfFit(fits.stream, bw, c.dispatchOverheadS) : { effMax: 1, halfWork: 0 };
   const gemmDefault = flopsCurve(fits.gemm, f16, { effMax: 1, halfWork: 0 });
   const gemm: PerfTarget['gemm'] = { default: gemmDefault };
-  const skinny = fits['gemm-skinny'] && fits['gemm-skinny'].workUnit === 'flops' ? curveOfFit(fits['gemm-skinny'], f16, c.dispatchOverheadS) : null;
+  const skinny = fits['gemm-skinny'] ? classCurve(fits['gemm-skinny'], { unit: 'flops', curve: gemmDefault }) : null;
   const limits = profile.device.limits ?? {};
   const memoryBytes = options.memoryBytes ?? limits.maxBufferSize ?? limits.maxStorageBufferBindingSize;
   if (!memoryBytes || memoryBytes <= 0) {
