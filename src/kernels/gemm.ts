@@ -10,7 +10,7 @@ import { bindBuffers, createPipelineChecked, loadWgsl } from '../gpu/pipeline.js
 import { runOnce, timeIteration, type Dispatch, type TimingOptions } from '../gpu/timing.js';
 import { UserError } from '../errors.js';
 import type { KernelDtype, KernelRun } from './types.js';
-import { freshSeed, fromHalfArray, mulberry32, randomFloat32, toHalfArray, tolerance } from './verify.js';
+import { freshSeed, fromHalfArray, maxScaledError, mulberry32, randomFloat32, toHalfArray, tolerance } from './verify.js';
 import { BYTES_PER, grid, withElementType } from './common.js';
 import { gemmKernel, workgroupTile, type GemmConfig, type GemmLayoutB } from './gemm-wgsl.js';
 
@@ -151,15 +151,7 @@ export function gemmReferenceWithScale(
  * poisoned element gives Infinity.
  */
 export function gemmError(got: ArrayLike<number>, ref: { c: Float64Array; scale: Float64Array }): number {
-  if (got.length !== ref.c.length) return Infinity;
-  let worst = 0;
-  for (let i = 0; i < got.length; i++) {
-    const g = got[i];
-    if (!Number.isFinite(g)) return Infinity;
-    const err = Math.abs(g - ref.c[i]) / Math.max(ref.scale[i], 1e-30);
-    if (err > worst) worst = err;
-  }
-  return worst;
+  return maxScaledError(got, ref.c, ref.scale);
 }
 
 export function compareGemm(got: ArrayLike<number>, ref: { c: Float64Array; scale: Float64Array }, dtype: KernelDtype): { relError: number; ok: boolean } {

@@ -44,6 +44,23 @@ export function maxRelError(got: ArrayLike<number>, want: ArrayLike<number>, sca
   return worst;
 }
 
+/**
+ * Largest |got - want| / scale over the elements, where scale[i] is the magnitude of the terms that
+ * produced element i (e.g. |A| x |B| for a GEMM). Unlike a plain relative error it stays meaningful
+ * for elements that cancel to near zero. NaN or a poisoned (never written) element gives Infinity.
+ */
+export function maxScaledError(got: ArrayLike<number>, want: ArrayLike<number>, scale: ArrayLike<number>): number {
+  if (got.length !== want.length) return Infinity;
+  let worst = 0;
+  for (let i = 0; i < got.length; i++) {
+    const g = got[i];
+    if (!Number.isFinite(g)) return Infinity;
+    const err = Math.abs(g - want[i]) / Math.max(scale[i], 1e-30);
+    if (err > worst) worst = err;
+  }
+  return worst;
+}
+
 /** Relative tolerance for a dtype's results against the float64 reference. */
 export function tolerance(dtype: 'f32' | 'f16'): number {
   return dtype === 'f32' ? 1e-4 : 1e-2;

@@ -98,7 +98,7 @@ export function registerCalibrate(program: Command): void {
       } catch (err) {
         const why = err instanceof Error ? err.message : String(err);
         const failed = result.failures.slice(0, 3).map((f) => `${f.id}: ${f.error}`).join('; ');
-        throw new Error(`calibration incomplete (${why})${failed ? `; failures: ${failed}` : ''}`);
+        throw new UserError(`calibration incomplete (${why})${failed ? `; failures: ${failed}` : ''}; the profile needs the fma, stream and dispatch families`);
       }
       writeProfile(opts.out, profile);
       if (opts.json) {
