@@ -25,6 +25,7 @@ export const SUITES: BenchSuite[] = [
   { name: 'kernels', module: './kernels.js', exportName: 'addKernelBenchmarks', gpu: true },
   { name: 'fits', module: './kernels.js', exportName: 'addFitBenchmarks', gpu: false },
   { name: 'gemm', module: './gemm.bench.js', exportName: 'addGemmBenchmarks', gpu: true },
+  { name: 'attention', module: './attention.bench.js', exportName: 'addAttentionBenchmarks', gpu: true },
   { name: 'predict', module: './predict.bench.js', exportName: 'addPredictBenchmarks', gpu: false },
   { name: 'agents', module: './agents.bench.js', exportName: 'addAgentBenchmarks', gpu: false },
   { name: 'serving', module: './serving.bench.js', exportName: 'addServingBenchmarks', gpu: false },
