@@ -40,7 +40,10 @@ export const ToolStepSchema = z
 
 export const StepSchema = z.discriminatedUnion('type', [LlmStepSchema, ToolStepSchema]);
 const StepsSchema = z.array(StepSchema).min(1);
-export const SessionObjectSchema = z.object({ id: z.string().optional(), steps: StepsSchema }).strict();
+/** `arrivalS` (seconds from the start) is read by `roofcast serve` to replay arrivals; costing one session ignores it. */
+export const SessionObjectSchema = z
+  .object({ id: z.string().optional(), arrivalS: z.number().finite().min(0).optional(), steps: StepsSchema })
+  .strict();
 
 export type LlmStep = z.infer<typeof LlmStepSchema>;
 export type ToolStep = z.infer<typeof ToolStepSchema>;
@@ -49,6 +52,8 @@ export type Step = LlmStep | ToolStep;
 export interface Session {
   id: string;
   steps: Step[];
+  /** arrival time in a recorded trace, seconds from its start (serving replays it) */
+  arrivalS?: number;
 }
 
 /** `steps[2].outputTokens: ...`: the field of the line that is wrong. */
@@ -79,7 +84,11 @@ export function parseTraceJsonl(text: string, fileName = 'trace'): Session[] {
     }
     const value = parsed.data;
     if (Array.isArray(value)) sessions.push({ id: `line-${lineNo}`, steps: value });
-    else sessions.push({ id: value.id ?? `line-${lineNo}`, steps: value.steps });
+    else {
+      const session: Session = { id: value.id ?? `line-${lineNo}`, steps: value.steps };
+      if (value.arrivalS !== undefined) session.arrivalS = value.arrivalS;
+      sessions.push(session);
+    }
   });
   if (sessions.length === 0) throw new UserError(`${fileName}: no sessions (the file is empty)`);
   return sessions;

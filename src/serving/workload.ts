@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { generateSession, type GenerateOptions } from '../agents/generate.js';
 import { Rng } from '../agents/rng.js';
-import { z } from 'zod';
-import { StepSchema, type Session } from '../agents/trace.js';
+import { parseTraceJsonl, readTraceFile, type Session } from '../agents/trace.js';
 
 /** A session and when it reaches the instance. */
 export interface Arrival {
@@ -88,61 +86,23 @@ function generatedSessions(source: Extract<SessionSource, { kind: 'generate' }>,
   return g.sessions;
 }
 
-const StepsSchema = z.array(StepSchema).min(1);
-/** A trace line: the agent trace's session object plus an optional arrival time. */
-const ServeSessionSchema = z
-  .object({ id: z.string().optional(), arrivalS: z.number().finite().min(0).optional(), steps: StepsSchema })
-  .strict();
-
-function issueText(issue: { path: PropertyKey[]; message: string }, prefix: PropertyKey[]): string {
-  const parts = [...prefix, ...issue.path];
-  const path = parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`)).join('');
-  return `${path || 'session'}: ${issue.message}`;
-}
-
 /**
- * Reads a serving trace: the agent trace format (one session per line, an object with `steps` or
- * a bare array of steps; see src/agents/trace.ts) plus an optional `"arrivalS": T` (seconds from
- * the start) on object lines. Either every session has an arrival time or none has.
+ * Reads a serving trace: the agent trace format (src/agents/trace.ts: one session per line, an
+ * object with `steps` or a bare array of steps) whose object lines may carry `"arrivalS": T`
+ * (seconds from the start). Either every session has an arrival time or none has.
  */
 export function parseServeTrace(text: string, fileName = 'trace'): SessionSource {
-  const sessions: Session[] = [];
-  const arrivals: (number | null)[] = [];
-  text.split(/\r?\n/).forEach((line, i) => {
-    const lineNo = i + 1;
-    if (line.trim() === '') return;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(line);
-    } catch {
-      throw new UserError(`${fileName}:${lineNo}: not valid JSON`);
-    }
-    if (Array.isArray(raw)) {
-      const parsed = StepsSchema.safeParse(raw);
-      if (!parsed.success) throw new UserError(`${fileName}:${lineNo}: ${issueText(parsed.error.issues[0], ['steps'])}`);
-      sessions.push({ id: `line-${lineNo}`, steps: parsed.data });
-      arrivals.push(null);
-      return;
-    }
-    const parsed = ServeSessionSchema.safeParse(raw);
-    if (!parsed.success) throw new UserError(`${fileName}:${lineNo}: ${issueText(parsed.error.issues[0], [])}`);
-    sessions.push({ id: parsed.data.id ?? `line-${lineNo}`, steps: parsed.data.steps });
-    arrivals.push(parsed.data.arrivalS ?? null);
-  });
-  if (sessions.length === 0) throw new UserError(`${fileName}: no sessions (the file is empty)`);
-  const timed = arrivals.filter((a) => a !== null).length;
-  if (timed > 0 && timed < arrivals.length) {
-    throw new UserError(`${fileName}: ${timed} of ${arrivals.length} sessions have arrivalS: give it on every line or on none`);
-  }
-  return { kind: 'trace', sessions, arrivalsS: timed > 0 ? (arrivals as number[]) : null };
+  return withArrivals(parseTraceJsonl(text, fileName), fileName);
 }
 
 export function readServeTrace(path: string): SessionSource {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UserError(`cannot read trace ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  return withArrivals(readTraceFile(path), path);
+}
+
+function withArrivals(sessions: Session[], fileName: string): SessionSource {
+  const timed = sessions.filter((s) => s.arrivalS !== undefined).length;
+  if (timed > 0 && timed < sessions.length) {
+    throw new UserError(`${fileName}: ${timed} of ${sessions.length} sessions have arrivalS: give it on every line or on none`);
   }
-  return parseServeTrace(text, path);
+  return { kind: 'trace', sessions, arrivalsS: timed > 0 ? sessions.map((s) => s.arrivalS as number) : null };
 }
