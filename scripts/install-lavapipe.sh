@@ -5,7 +5,9 @@
 set -euo pipefail
 
 has_vulkan_driver() {
-  ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json 2>/dev/null | grep -q . || return 1
+  local icds
+  icds=$(compgen -G '/usr/share/vulkan/icd.d/*.json'; compgen -G '/etc/vulkan/icd.d/*.json') || true
+  [ -n "$icds" ] || return 1
   # Mesa 22 ships an lvp_icd too, but Dawn refuses it: require Mesa >= 25 for lavapipe.
   if ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
     local v
