@@ -19,6 +19,7 @@ import {
 } from '../src/kernels/gemm.js';
 import { gemmKernel } from '../src/kernels/gemm-wgsl.js';
 import type { KernelRun } from '../src/kernels/types.js';
+import { verified } from './helpers/kernels.js';
 import { UserError } from '../src/errors.js';
 
 let ctx: GpuContext;
@@ -27,15 +28,6 @@ beforeAll(async () => {
 });
 afterAll(() => ctx?.close());
 
-async function verified(run: KernelRun): Promise<number> {
-  try {
-    const v = await run.verify();
-    expect(v.ok, `${run.kernel} ${JSON.stringify(run.shape)} ${run.variant}: relError ${v.relError}`).toBe(true);
-    return v.relError;
-  } finally {
-    run.destroy();
-  }
-}
 
 // odd shapes: none a multiple of any tile, K and N both aligned and unaligned to vec4
 const ODD: GemmShape[] = [

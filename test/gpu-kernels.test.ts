@@ -5,6 +5,7 @@ import { prepareFma, prepareMixbench, fmaFlops, FMA_CHAINS, mixbenchIntensity, a
 import { prepareStream, prepareBufferCopy, STREAM_OPS, STREAM_VARIANTS, streamBytes } from '../src/kernels/stream.js';
 import { prepareDispatch } from '../src/kernels/dispatch.js';
 import type { KernelRun } from '../src/kernels/types.js';
+import { verified } from './helpers/kernels.js';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -12,15 +13,6 @@ beforeAll(async () => {
 });
 afterAll(() => ctx?.close());
 
-async function verified(run: KernelRun): Promise<number> {
-  try {
-    const v = await run.verify();
-    expect(v.ok, `${run.kernel} ${JSON.stringify(run.shape)} ${run.variant}: relError ${v.relError}`).toBe(true);
-    return v.relError;
-  } finally {
-    run.destroy();
-  }
-}
 
 describe('fma kernels', () => {
   for (const threads of [1, 63, 333]) {

@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
 import { getAccelerator } from '../hardware/index.js';
-import { kvBytesPerTokenTotal, gemmComputeDtype, type KvDtype, type WeightDtype } from '../perf/graph.js';
+import { defaultKvDtype, kvBytesPerTokenTotal, gemmComputeDtype, type KvDtype, type WeightDtype } from '../perf/graph.js';
 import { createCostContext, stepCost } from '../perf/cost.js';
 import { getEngine } from '../perf/engines.js';
 import { memoryPlan, validTpDegrees, kvBytesForBatch } from '../perf/memory.js';
@@ -65,7 +65,7 @@ export function buildAgentTarget(options: AgentTargetOptions): AgentTarget {
   const engineId = options.engine ?? 'vllm';
   const engine = getEngine(engineId); // unknown engine ids fail here, with the list
   const weightDtype = options.weightDtype ?? 'bf16';
-  const kvDtype = options.kvDtype ?? (weightDtype === 'fp16' ? 'fp16' : 'bf16');
+  const kvDtype = options.kvDtype ?? defaultKvDtype(weightDtype);
   const tp = options.tp ?? chooseTp(options.model, perf, engineId, weightDtype, kvDtype, options.fitContextTokens ?? DEFAULT_FIT_CONTEXT_TOKENS);
   const ctx = createCostContext({ model: options.model, target: perf, engine, tp, weightDtype, kvDtype });
   const power = options.power ?? defaultPowerModel(powerDevice(perf, options.gpu));

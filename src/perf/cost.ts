@@ -7,6 +7,7 @@ import {
   expectedExpertsTouched,
   gemmComputeDtype,
   isKvDtype,
+  defaultKvDtype,
   isWeightDtype,
   KV_DTYPES,
   WEIGHT_DTYPES,
@@ -67,7 +68,7 @@ export function createCostContext(options: CostContextOptions): CostContext {
   const engine = typeof options.engine === 'string' ? getEngine(options.engine) : options.engine;
   const tp = options.tp ?? 1;
   const weightDtype = options.weightDtype ?? 'bf16';
-  const kvDtype = options.kvDtype ?? (weightDtype === 'fp16' || weightDtype === 'fp32' ? weightDtype : 'bf16');
+  const kvDtype = options.kvDtype ?? defaultKvDtype(weightDtype);
   if (!isWeightDtype(weightDtype)) throw new UserError(`unknown weight dtype '${weightDtype}' (${WEIGHT_DTYPES.join(', ')})`);
   if (!isKvDtype(kvDtype)) throw new UserError(`unknown KV dtype '${kvDtype}' (${KV_DTYPES.join(', ')})`);
   const geom = layerGeometry(model, tp, weightDtype, kvDtype);
@@ -196,16 +197,7 @@ export function aggregateBatch(batch: StepBatch, window = Infinity): StepAggrega
 }
 
 /** Mutable totals of one step; reused so the hot path does not allocate. */
-export interface StepAccumulator {
-  seconds: number;
-  computeS: number;
-  memoryS: number;
-  overheadS: number;
-  communicationS: number;
-  flops: number;
-  bytes: number;
-  ops: OpCost[] | null;
-}
+export type StepAccumulator = Omit<StepCost, 'ops'> & { ops: OpCost[] | null };
 
 export function newAccumulator(breakdown: boolean): StepAccumulator {
   return { seconds: 0, computeS: 0, memoryS: 0, overheadS: 0, communicationS: 0, flops: 0, bytes: 0, ops: breakdown ? [] : null };

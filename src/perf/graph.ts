@@ -16,6 +16,11 @@ export type WeightDtype = (typeof WEIGHT_DTYPES)[number];
 export const KV_DTYPES = ['bf16', 'fp16', 'fp8', 'int8', 'fp32'] as const;
 export type KvDtype = (typeof KV_DTYPES)[number];
 
+/** The KV cache is kept in the activation format: fp16/fp32 with those weights, else bf16. */
+export function defaultKvDtype(weightDtype: WeightDtype): KvDtype {
+  return weightDtype === 'fp16' || weightDtype === 'fp32' ? weightDtype : 'bf16';
+}
+
 /** Per-GPU dimensions of one layer under tensor parallelism `tp`. */
 export interface LayerGeometry {
   tp: number;

@@ -1,3 +1,4 @@
+import { defaultKvDtype } from '../perf/graph.js';
 import { UserError } from '../errors.js';
 import type { ModelSpec } from '../models/types.js';
 import { readProfile } from '../profile/io.js';
@@ -12,7 +13,7 @@ import { Rng } from '../agents/rng.js';
 import { simulateSession, StepCostCache } from '../agents/simulate.js';
 import { accuracyFor, type BenchmarkId, type WorkflowId } from '../agents/presets.js';
 import { bandwidthFigure, breakdownFigure, compareFigures, rooflineFigure, timelineFigure, workflowEnergyFigure } from './charts.js';
-import { compareJson, kvFor, referenceTarget, runCompare, type CompareOptions } from './compare.js';
+import { compareJson, referenceTarget, runCompare, type CompareOptions } from './compare.js';
 import type { Figure, Report, Row } from './figure.js';
 
 /** Per-operator prefill and decode figures of one request (batch 1) on a target. */
@@ -22,7 +23,7 @@ function breakdownFigures(model: ModelSpec, target: PerfTarget, engine: string, 
     target,
     engine: getEngine(engine),
     tp,
-    workload: { batch: 1, inputTokens, outputTokens, weightDtype, kvDtype: kvFor(weightDtype) },
+    workload: { batch: 1, inputTokens, outputTokens, weightDtype, kvDtype: defaultKvDtype(weightDtype) },
   });
   const context = `${model.id} on ${target.id}${tp > 1 ? ` x ${tp}` : ''} (${engine}, ${weightDtype}), one request of ${inputTokens} prompt and ${outputTokens} output tokens`;
   const figures = [breakdownFigure(p.breakdown, 'prefill', context), breakdownFigure(p.breakdown, 'decode', context)].filter((f): f is Figure => f !== null);
@@ -144,7 +145,7 @@ export interface AgentReportOptions {
 }
 
 export function agentReport(o: AgentReportOptions): Report {
-  const target = buildAgentTarget({ model: o.model, gpu: o.gpu, engine: o.engine, tp: o.tp, weightDtype: o.weightDtype, kvDtype: kvFor(o.weightDtype) });
+  const target = buildAgentTarget({ model: o.model, gpu: o.gpu, engine: o.engine, tp: o.tp, weightDtype: o.weightDtype, kvDtype: defaultKvDtype(o.weightDtype) });
   const label = (w: WorkflowId) => (w === 'sharegpt' ? 'sharegpt' : `${w} on ${o.benchmark}`);
   const sim = { prefixCaching: o.prefixCaching, decodeChunk: 16 };
   const generateOptions = (workflow: WorkflowId) => {

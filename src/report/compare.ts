@@ -3,7 +3,7 @@ import { acceleratorIds, getAccelerator } from '../hardware/index.js';
 import { priceTable, type PriceEntry, type PriceTable } from '../hardware/prices.js';
 import type { ModelSpec } from '../models/types.js';
 import { getEngine, type EngineSpec } from '../perf/engines.js';
-import { weightsBytesPerGpu, type KvDtype, type WeightDtype } from '../perf/graph.js';
+import { defaultKvDtype, weightsBytesPerGpu, type KvDtype, type WeightDtype } from '../perf/graph.js';
 import { maxBatchAtContext, memoryPlan, validTpDegrees } from '../perf/memory.js';
 import { targetFromAccelerator, type PerfTarget } from '../perf/target.js';
 import { referenceEfficiency } from '../hardware/index.js';
@@ -248,9 +248,6 @@ export function operatingPoint(inst: InstanceModel, shape: QueryShape, qps: numb
   };
 }
 
-export function kvFor(weightDtype: WeightDtype): KvDtype {
-  return weightDtype === 'fp16' ? 'fp16' : 'bf16';
-}
 
 export function referenceTarget(gpu: string): PerfTarget {
   return targetFromAccelerator(getAccelerator(gpu), referenceEfficiency(gpu));
@@ -259,7 +256,7 @@ export function referenceTarget(gpu: string): PerfTarget {
 /** Tensor-parallel degrees to compare: the smallest that holds one request, and the next one. */
 export function tpCandidates(model: ModelSpec, target: PerfTarget, engine: EngineSpec, weightDtype: WeightDtype, contextTokens: number): number[] {
   const degrees = validTpDegrees(model, target);
-  const fits = degrees.filter((tp) => maxBatchAtContext(memoryPlan(model, target, engine, tp, weightDtype, kvFor(weightDtype)), contextTokens) >= 1);
+  const fits = degrees.filter((tp) => maxBatchAtContext(memoryPlan(model, target, engine, tp, weightDtype, defaultKvDtype(weightDtype)), contextTokens) >= 1);
   return fits.slice(0, 2);
 }
 
@@ -363,7 +360,7 @@ export function runCompare(options: CompareOptions): CompareResult {
   const prices = options.prices ?? priceTable();
   const sort = options.sort ?? 'cost';
   const w = options.workload;
-  const kvDtype = kvFor(options.weightDtype);
+  const kvDtype = defaultKvDtype(options.weightDtype);
   const fitContext = w.kind === 'tokens' ? w.inputTokens + w.outputTokens : DEFAULT_FIT_CONTEXT_TOKENS;
   if (options.gpus.length === 0) throw new UserError('give at least one accelerator in --gpus');
   const rows: CompareRow[] = [];

@@ -1,10 +1,10 @@
 import { UserError } from '../errors.js';
-import { buildAgentTarget } from '../agents/setup.js';
+import { buildAgentTarget, type AgentTargetOptions } from '../agents/setup.js';
 import type { ModelSpec } from '../models/types.js';
 import type { PowerModel, PowerPeaks } from '../energy/power.js';
 import { createCostContext, type CostContext } from '../perf/cost.js';
 import { getEngine } from '../perf/engines.js';
-import type { KvDtype, WeightDtype } from '../perf/graph.js';
+import { defaultKvDtype } from '../perf/graph.js';
 import { memoryPlan, type MemoryPlan } from '../perf/memory.js';
 import type { PerfTarget } from '../perf/target.js';
 
@@ -30,14 +30,7 @@ export interface ServeInstance {
   peaks: PowerPeaks;
 }
 
-export interface InstanceOptions {
-  model: ModelSpec;
-  gpu?: string;
-  profile?: string;
-  engine?: string;
-  tp?: number;
-  weightDtype?: WeightDtype;
-  kvDtype?: KvDtype;
+export interface InstanceOptions extends Pick<AgentTargetOptions, 'model' | 'gpu' | 'profile' | 'engine' | 'tp' | 'weightDtype' | 'kvDtype'> {
   maxBatchedTokens?: number;
   maxSeqs?: number;
 }
@@ -51,7 +44,7 @@ export function buildInstance(options: InstanceOptions): ServeInstance {
   const engineId = options.engine ?? 'vllm';
   const engine = getEngine(engineId);
   const weightDtype = options.weightDtype ?? 'bf16';
-  const kvDtype = options.kvDtype ?? (weightDtype === 'fp16' ? 'fp16' : 'bf16');
+  const kvDtype = options.kvDtype ?? defaultKvDtype(weightDtype);
   // the agent setup resolves the target, the default tp and the power model the same way `agent` does
   const agent = buildAgentTarget({ model: options.model, gpu: options.gpu, profile: options.profile, engine: engineId, tp: options.tp, weightDtype, kvDtype });
   const tp = agent.tp;

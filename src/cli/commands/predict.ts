@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { resolveModel } from '../../models/index.js';
 import { resolveTarget } from '../../perf/target.js';
 import { ENGINE_IDS, type EngineId } from '../../perf/engines.js';
-import { KV_DTYPES, WEIGHT_DTYPES, type KvDtype, type WeightDtype } from '../../perf/graph.js';
+import { defaultKvDtype, KV_DTYPES, WEIGHT_DTYPES, type KvDtype, type WeightDtype } from '../../perf/graph.js';
 import { predict, type PredictionDetail, type PredictMode } from '../../perf/predict.js';
 import { formatSeconds, formatSi, formatTable, oneOf, parsePositive, parsePositiveInt, printJson } from '../util.js';
 import { UserError } from '../../errors.js';
@@ -25,10 +25,6 @@ export interface PredictCliOptions {
 }
 
 /** The default KV format: the weights' own format when 16/32-bit, bf16 for quantized weights (vLLM kv_cache_dtype=auto). */
-export function defaultKvDtype(weights: WeightDtype): KvDtype {
-  return weights === 'fp16' || weights === 'fp32' ? weights : 'bf16';
-}
-
 function pct(x: number, total: number): string {
   return total > 0 ? `${((100 * x) / total).toFixed(1)}%` : '-';
 }
