@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitBandwidth, fitDispatchOverhead, fitSaturating, weightedLeastSquares } from '../src/calibrate/fit.js';
+import { fitBandwidth, fitDispatchOverhead, fitRooflineClass, fitSaturating, weightedLeastSquares } from '../src/calibrate/fit.js';
 import { mulberry32 } from '../src/kernels/verify.js';
 import { fitClasses } from '../src/calibrate/profile.js';
 
@@ -51,6 +51,47 @@ describe('saturating efficiency fit', () => {
     const one = fitSaturating('fma', 'flops', [pts[2]]);
     expect(one.effMax).toBeCloseTo(0.5, 8);
     expect(() => fitSaturating('x', 'flops', [])).toThrow(/no points/);
+  });
+});
+
+describe('two-roof class fit', () => {
+  const peak = 40e9;
+  const bw = 5e9;
+  // skinny GEMMs: n = k = 2048, m = 1..64; bytes ~ weights, flops ~ m
+  const shapes = [1, 2, 4, 8, 16, 32, 64].map((m) => ({ flops: 2 * m * 2048 * 2048, bytes: 4 * (2048 * 2048 + 2 * m * 2048) }));
+  const truth = { effC: 0.2, effM: 0.8, fixedS: 30e-6 };
+  const points = (noise: number, seed = 3) => {
+    const rng = mulberry32(seed);
+    return shapes.map((s) => {
+      const computeRoofS = s.flops / peak;
+      const memoryRoofS = s.bytes / bw;
+      const t = truth.fixedS + Math.max(computeRoofS / truth.effC, memoryRoofS / truth.effM);
+      return { ...s, computeRoofS, memoryRoofS, seconds: t * (1 + noise * (rng() - 0.5)) };
+    });
+  };
+  it('recovers both efficiencies and the fixed time where the shapes span both roofs', () => {
+    const fit = fitRooflineClass('gemm-skinny', points(0));
+    expect(fit.secondary).toBeDefined();
+    const eff = { [fit.workUnit]: fit.effMax, [fit.secondary!.workUnit]: fit.secondary!.effMax };
+    expect(eff.flops / truth.effC).toBeCloseTo(1, 2);
+    expect(eff.bytes / truth.effM).toBeCloseTo(1, 2);
+    expect(fit.fixedS / truth.fixedS).toBeCloseTo(1, 1);
+    expect(fit.rmsRelError).toBeLessThan(0.01);
+    const noisy = fitRooflineClass('gemm-skinny', points(0.05));
+    expect(noisy.rmsRelError).toBeLessThan(0.05);
+  });
+  it('stays one-sided when one roof explains every point', () => {
+    // decode GEMVs of several widths: memory-bound by the bare roofline too
+    const gemv = [256, 512, 1024, 2048, 4096].map((n) => ({ flops: 2 * n * n, bytes: 4 * (n * n + 2 * n) }));
+    const oneRoof = gemv.map((s) => {
+      const memoryRoofS = s.bytes / bw;
+      return { ...s, computeRoofS: s.flops / peak, memoryRoofS, seconds: truth.fixedS + memoryRoofS / truth.effM };
+    });
+    const fit = fitRooflineClass('gemv', oneRoof);
+    expect(fit.secondary).toBeUndefined();
+    expect(fit.workUnit).toBe('bytes');
+    expect(fit.effMax).toBeCloseTo(truth.effM, 6);
+    expect(() => fitRooflineClass('x', [])).toThrow(/no points/);
   });
 });
 

@@ -32,8 +32,8 @@ function profile(over: Partial<Profile['ceilings']> = {}, withFits = true): Prof
     measurements: [],
     fits: withFits
       ? {
-          gemm: { kernelClass: 'gemm', model: 'saturating', workUnit: 'flops', effMax: 0.5, halfWork: 1e8, fixedS: 0, points: 5, rmsRelError: 0.05 },
-          'attention-decode': { kernelClass: 'attention-decode', model: 'saturating', workUnit: 'bytes', effMax: 0.6, halfWork: 1e6, fixedS: 0, points: 5, rmsRelError: 0.05 },
+          gemm: { kernelClass: 'gemm', model: 'saturating', workUnit: 'flops', effMax: 0.5, halfWork: 1e8, fixedS: 1e-3, points: 5, rmsRelError: 0.05 },
+          'attention-decode': { kernelClass: 'attention-decode', model: 'saturating', workUnit: 'bytes', effMax: 0.6, halfWork: 1e6, fixedS: 1e6 / (2e10 * 0.6), points: 5, rmsRelError: 0.05 },
           stream: { kernelClass: 'stream', model: 'saturating', workUnit: 'bytes', effMax: 0.9, halfWork: 0, fixedS: 10e-6, points: 5, rmsRelError: 0.05 },
         }
       : {},
@@ -50,10 +50,11 @@ describe('targetFromProfile', () => {
     // no f16 ceiling: 16-bit formats fall back to the f32 FMA rate
     expect(t.peakFlopsPerS.bf16).toBe(2e11);
     expect(targetFromProfile(profile({ fmaF16FlopsPerS: 4e11 })).peakFlopsPerS.fp16).toBe(4e11);
-    // the fit's fixed time holds one dispatch (20 us), which the cost model adds per kernel itself:
-    // halfWork 1e8 - 20e-6 x 2e11 x 0.5
+    // the fit's fixed time (1 ms = 1e8 FLOPs of ramp at 2e11 x 0.5) holds one dispatch (20 us),
+    // which the cost model adds per kernel itself: halfWork 1e8 - 20e-6 x 2e11 x 0.5
     expect(t.gemm.default.effMax).toBe(0.5);
     expect(t.gemm.default.halfWork).toBeCloseTo(1e8 - 20e-6 * 2e11 * 0.5, 0);
+    expect(t.gemm.default.fixedS).toBeCloseTo(1e-3 - 20e-6, 12);
     expect(t.attentionDecode.unit).toBe('bytes');
     // a fit given as fixed time converts to half-work: (fixedS - dispatch) x rate x effMax, >= 0
     expect(t.memory.halfWork).toBe(0);
@@ -77,6 +78,43 @@ describe('targetFromProfile', () => {
     const plain = predict({ model: small, target: targetFromProfile(base, { memoryBytes: 8e9 }), engine: 'webgpu', workload: w({ weightDtype: 'fp32', kvDtype: 'fp32' }) });
     const skinny = predict({ model: small, target: t, engine: 'webgpu', workload: w({ weightDtype: 'fp32', kvDtype: 'fp32' }) });
     expect(skinny.tpotS).toBeGreaterThan(2 * plain.tpotS);
+  });
+  it('a class fitted on both roofs bounds both sides; one fixed time serves every dtype', () => {
+    const base = profile({ fmaF16FlopsPerS: 4e11 });
+    const fit = (kernelClass: string, secondary?: { workUnit: 'flops' | 'bytes'; effMax: number; halfWork: number }) => ({
+      kernelClass, model: 'saturating' as const, workUnit: 'flops' as const, effMax: 0.2, halfWork: 0, fixedS: 120e-6, points: 6, rmsRelError: 0.1, ...(secondary ? { secondary } : {}),
+    });
+    const t = targetFromProfile({ ...base, fits: { ...base.fits, 'gemm-skinny': fit('gemm-skinny', { workUnit: 'bytes', effMax: 0.5, halfWork: 0 }) } }, { memoryBytes: 8e9 });
+    expect(t.gemmSkinny?.secondary?.unit).toBe('bytes');
+    const ctx = createCostContext({ model: small, target: t, engine: 'webgpu', weightDtype: 'fp32', kvDtype: 'fp32' });
+    const ops = stepCost(ctx, { prefill: [], decode: [{ pastTokens: 10 }] }, { breakdown: true }).ops!;
+    const down = ops.find((o) => o.op === 'down_proj')!;
+    // one token: the weights stream at 50% of 2e10 B/s, plus the fit's fixed time less one dispatch, plus the dispatch
+    expect(down.bound).toBe('memory');
+    expect(down.seconds / small.numLayers).toBeCloseTo(down.bytes / small.numLayers / (2e10 * 0.5) + 100e-6 + 20e-6, 9);
+    // the compute side's ramp is the same fixed time whatever the dtype's peak
+    const f16 = createCostContext({ model: small, target: t, engine: 'webgpu', weightDtype: 'fp16', kvDtype: 'fp16' });
+    const big = { prefill: [{ tokens: 40, pastTokens: 0 }], decode: [] };
+    const qkv32 = stepCost(ctx, big, { breakdown: true }).ops!.find((o) => o.op === 'qkv_proj')!;
+    const qkv16 = stepCost(f16, big, { breakdown: true }).ops!.find((o) => o.op === 'qkv_proj')!;
+    expect(qkv32.seconds / small.numLayers).toBeCloseTo(qkv32.flops / small.numLayers / (2e11 * 0.2) + 100e-6 + 20e-6, 9);
+    expect(qkv16.seconds / small.numLayers).toBeCloseTo(qkv16.flops / small.numLayers / (4e11 * 0.2) + 100e-6 + 20e-6, 9);
+  });
+  it('norm and element-wise kernels take their own fitted classes where the profile has them', () => {
+    const base = profile();
+    const bytesFit = (kernelClass: string, fixedS: number) => ({ kernelClass, model: 'saturating' as const, workUnit: 'bytes' as const, effMax: 0.5, halfWork: 0, fixedS, points: 6, rmsRelError: 0.1 });
+    const plain = targetFromProfile(base, { memoryBytes: 8e9 });
+    expect(plain.norm).toBeNull();
+    expect(plain.elementwise).toBeNull();
+    const t = targetFromProfile({ ...base, fits: { ...base.fits, norm: bytesFit('norm', 80e-6), elementwise: bytesFit('elementwise', 50e-6) } }, { memoryBytes: 8e9 });
+    const opsOf = (target: typeof t) =>
+      stepCost(createCostContext({ model: small, target, engine: 'webgpu', weightDtype: 'fp32', kvDtype: 'fp32' }), { prefill: [], decode: [{ pastTokens: 10 }] }, { breakdown: true }).ops!;
+    const norm = opsOf(t).find((o) => o.op === 'input_norm')!;
+    const silu = opsOf(t).find((o) => o.op === 'silu_mul')!;
+    expect(norm.seconds / small.numLayers).toBeCloseTo(norm.bytes / small.numLayers / (2e10 * 0.5) + 60e-6 + 20e-6, 9);
+    expect(silu.seconds / small.numLayers).toBeCloseTo(silu.bytes / small.numLayers / (2e10 * 0.5) + 30e-6 + 20e-6, 9);
+    // without the classes both are streams on the fitted memory curve
+    expect(opsOf(plain).find((o) => o.op === 'input_norm')!.seconds).toBeLessThan(norm.seconds);
   });
   it('predicts on a calibrated adapter, faster with higher ceilings, tp must be 1', () => {
     const slow = predict({ model: small, target: targetFromProfile(profile(), { memoryBytes: 8e9 }), engine: 'vllm', workload: w() });

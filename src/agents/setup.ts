@@ -6,7 +6,8 @@ import { getEngine } from '../perf/engines.js';
 import { memoryPlan, validTpDegrees, kvBytesForBatch } from '../perf/memory.js';
 import { peakFor, resolveTarget, type PerfTarget } from '../perf/target.js';
 import type { ModelSpec } from '../models/types.js';
-import { defaultPowerModel, type PowerDevice, type PowerModel } from '../energy/power.js';
+import { defaultPowerModel, profilePowerModel, type PowerDevice, type PowerModel } from '../energy/power.js';
+import { readProfile } from '../profile/io.js';
 import type { SimTarget } from './simulate.js';
 
 export interface AgentTargetOptions {
@@ -56,7 +57,9 @@ function powerDevice(perf: PerfTarget, gpu: string | undefined): PowerDevice {
   if (perf.tdpW !== null && perf.idlePowerW !== null) {
     return { id: perf.id, tdpW: { value: perf.tdpW, source: 'target' }, idlePowerW: { value: perf.idlePowerW, source: 'target' } };
   }
-  throw new UserError(`the profile of ${perf.id} has no power figures: add --gpu ID to take TDP and idle power from that catalog accelerator`);
+  throw new UserError(
+    `the profile of ${perf.id} has no power figures: recalibrate with --power where the GPU's power can be read, or add --gpu ID to take TDP and idle power from that catalog accelerator`,
+  );
 }
 
 /** Joins model, accelerator (or profile), engine and tp into what the agent simulator costs. */
@@ -68,7 +71,9 @@ export function buildAgentTarget(options: AgentTargetOptions): AgentTarget {
   const kvDtype = options.kvDtype ?? defaultKvDtype(weightDtype);
   const tp = options.tp ?? chooseTp(options.model, perf, engineId, weightDtype, kvDtype, options.fitContextTokens ?? DEFAULT_FIT_CONTEXT_TOKENS);
   const ctx = createCostContext({ model: options.model, target: perf, engine, tp, weightDtype, kvDtype });
-  const power = options.power ?? defaultPowerModel(powerDevice(perf, options.gpu));
+  // power measured on the profiled GPU (calibrate --power) wins over catalog figures named by --gpu
+  const measured = options.profile && !options.power ? readProfile(options.profile).power : undefined;
+  const power = options.power ?? (measured ? profilePowerModel(measured, perf.id) : defaultPowerModel(powerDevice(perf, options.gpu)));
   return {
     sim: {
       stepCost: (batch) => stepCost(ctx, batch),

@@ -135,3 +135,119 @@ export function fitSaturating(kernelClass: string, workUnit: 'flops' | 'bytes', 
     rmsRelError: Math.sqrt(sq / usable.length),
   };
 }
+
+export interface RooflinePoint {
+  flops: number;
+  bytes: number;
+  /** roofline time of each side alone: flops / peak and bytes / bandwidth */
+  computeRoofS: number;
+  memoryRoofS: number;
+  seconds: number;
+}
+
+interface TwoSided {
+  invEffCompute: number;
+  invEffMemory: number;
+  fixedS: number;
+  rms: number;
+}
+
+/** The fixed time minimising the relative error for given per-point variable times (>= 0). */
+function bestFixed(points: RooflinePoint[], variable: number[]): number {
+  let num = 0;
+  let den = 0;
+  points.forEach((p, i) => {
+    const w = 1 / (p.seconds * p.seconds);
+    num += (p.seconds - variable[i]) * w;
+    den += w;
+  });
+  return Math.max(0, num / den);
+}
+
+function evaluate(points: RooflinePoint[], ic: number, im: number): TwoSided {
+  const variable = points.map((p) => Math.max(p.computeRoofS * ic, p.memoryRoofS * im));
+  const fixedS = bestFixed(points, variable);
+  let sq = 0;
+  points.forEach((p, i) => (sq += ((fixedS + variable[i] - p.seconds) / p.seconds) ** 2));
+  return { invEffCompute: ic, invEffMemory: im, fixedS, rms: Math.sqrt(sq / points.length) };
+}
+
+/**
+ * Searches time = fixedS + max(computeRoofS / effCompute, memoryRoofS / effMemory) on a log grid
+ * of both inverse efficiencies, refined around the best cell (relative error, fixedS >= 0 in
+ * closed form). The grid spans from each side's largest possible value (the side alone explains
+ * the slowest point) down to 1e-4 of it, where that side no longer binds any point.
+ */
+function searchTwoSided(points: RooflinePoint[]): TwoSided {
+  const hiC = Math.max(...points.map((p) => p.seconds / p.computeRoofS));
+  const hiM = Math.max(...points.map((p) => p.seconds / p.memoryRoofS));
+  let lo = [Math.log(hiC) - Math.log(1e4), Math.log(hiM) - Math.log(1e4)];
+  let hi = [Math.log(hiC), Math.log(hiM)];
+  let best = evaluate(points, hiC, hiM);
+  const steps = 40;
+  for (let round = 0; round < 4; round++) {
+    for (let i = 0; i <= steps; i++) {
+      const ic = Math.exp(lo[0] + ((hi[0] - lo[0]) * i) / steps);
+      for (let j = 0; j <= steps; j++) {
+        const e = evaluate(points, ic, Math.exp(lo[1] + ((hi[1] - lo[1]) * j) / steps));
+        if (e.rms < best.rms) best = e;
+      }
+    }
+    const span = [(hi[0] - lo[0]) / steps, (hi[1] - lo[1]) / steps];
+    const c = [Math.log(best.invEffCompute), Math.log(best.invEffMemory)];
+    lo = [c[0] - 2 * span[0], c[1] - 2 * span[1]];
+    hi = [c[0] + 2 * span[0], c[1] + 2 * span[1]];
+  }
+  return best;
+}
+
+/**
+ * The class's efficiency on both roofs at once, for classes whose points are bound by compute at
+ * some shapes and by memory at others (skinny GEMMs: M = 1 streams the weights, M = 64 computes).
+ * Returns the one-sided fit (in the unit that binds most points) when the two-sided model binds
+ * fewer than two points on either side or does not lower the error by a tenth and one point: a second
+ * efficiency is then not supported by the data.
+ */
+export function fitRooflineClass(kernelClass: string, points: RooflinePoint[]): Fit {
+  const usable = points.filter((p) => p.seconds > 0 && (p.computeRoofS > 0 || p.memoryRoofS > 0));
+  if (usable.length === 0) throw new Error(`no points to fit for ${kernelClass}`);
+  const computeBound = usable.filter((p) => p.computeRoofS >= p.memoryRoofS).length;
+  const unit: 'flops' | 'bytes' = computeBound * 2 >= usable.length ? 'flops' : 'bytes';
+  const oneSided = (u: 'flops' | 'bytes') =>
+    fitSaturating(
+      kernelClass,
+      u,
+      usable.map((p) => ({ work: p[u], rooflineS: u === 'flops' ? p.computeRoofS : p.memoryRoofS, seconds: p.seconds })),
+    );
+  const canTwo = usable.length >= 4 && usable.every((p) => p.computeRoofS > 0 && p.memoryRoofS > 0);
+  // one-sided: the unit the bare roofline says binds, unless the other explains the points clearly better
+  let single = oneSided(unit);
+  if (canTwo) {
+    const other = oneSided(unit === 'flops' ? 'bytes' : 'flops');
+    if (other.rmsRelError < 0.9 * single.rmsRelError && single.rmsRelError - other.rmsRelError >= 0.01) single = other;
+  }
+  if (!canTwo) return single;
+  const two = searchTwoSided(usable);
+  const bindsCompute = usable.filter((p) => p.computeRoofS * two.invEffCompute >= p.memoryRoofS * two.invEffMemory).length;
+  const bindsMemory = usable.length - bindsCompute;
+  if (bindsCompute < 2 || bindsMemory < 2 || two.rms > 0.9 * single.rmsRelError || single.rmsRelError - two.rms < 0.01) return single;
+  const peakC = median(usable.map((p) => p.flops / p.computeRoofS));
+  const peakM = median(usable.map((p) => p.bytes / p.memoryRoofS));
+  const sides = {
+    flops: { effMax: 1 / two.invEffCompute, halfWork: (two.fixedS * peakC) / two.invEffCompute },
+    bytes: { effMax: 1 / two.invEffMemory, halfWork: (two.fixedS * peakM) / two.invEffMemory },
+  };
+  const primary: 'flops' | 'bytes' = bindsCompute >= bindsMemory ? 'flops' : 'bytes';
+  const other = primary === 'flops' ? 'bytes' : 'flops';
+  return {
+    kernelClass,
+    model: 'saturating',
+    workUnit: primary,
+    effMax: sides[primary].effMax,
+    halfWork: sides[primary].halfWork,
+    fixedS: two.fixedS,
+    points: usable.length,
+    rmsRelError: two.rms,
+    secondary: { workUnit: other, effMax: sides[other].effMax, halfWork: sides[other].halfWork },
+  };
+}

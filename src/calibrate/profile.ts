@@ -4,7 +4,7 @@
  */
 import type { AdapterReport, ToggleSet } from '../gpu/device.js';
 import { PROFILE_SCHEMA_ID, type Ceilings, type Fit, type Measurement, type Profile } from '../profile/schema.js';
-import { fitBandwidth, fitDispatchOverhead, fitSaturating, type BandwidthPoint } from './fit.js';
+import { fitBandwidth, fitDispatchOverhead, fitRooflineClass, type BandwidthPoint } from './fit.js';
 
 /** Classes that define ceilings rather than get an efficiency curve. */
 const CEILING_ONLY = new Set(['dispatch', 'copy-buffer-to-buffer']);
@@ -65,8 +65,9 @@ export function rooflineSeconds(m: Pick<Measurement, 'flops' | 'bytes' | 'dtype'
 /**
  * One saturating fit per kernel class, on its f32 points: the predictor applies a class's curve to
  * every dtype's peak, and pooling f16 points (whose ceiling differs, often several-fold on adapters
- * that emulate f16) would give an efficiency that is right for neither. The work unit is whichever
- * roof bounds most of the points. Classes measured only in f16 fit their f16 points.
+ * that emulate f16) would give an efficiency that is right for neither. Each class gets the
+ * efficiency of the roof that binds it, or of both roofs where its shapes span both (fit.ts
+ * fitRooflineClass). Classes measured only in f16 fit their f16 points.
  */
 export function fitClasses(ms: Measurement[], c: Ceilings): Record<string, Fit> {
   const hasF32 = new Set(ms.filter((m) => m.dtype === 'f32').map((m) => m.kernelClass ?? m.kernel));
@@ -80,15 +81,12 @@ export function fitClasses(ms: Measurement[], c: Ceilings): Record<string, Fit> 
   }
   const fits: Record<string, Fit> = {};
   for (const [k, points] of classes) {
-    const computeBound = points.filter((m) => {
-      const peak = m.dtype === 'f16' ? (c.fmaF16FlopsPerS ?? c.fmaF32FlopsPerS) : c.fmaF32FlopsPerS;
-      return m.flops / peak >= m.bytes / c.memoryBytesPerS;
-    }).length;
-    const workUnit = computeBound * 2 >= points.length ? 'flops' : 'bytes';
-    fits[k] = fitSaturating(
+    fits[k] = fitRooflineClass(
       k,
-      workUnit,
-      points.map((m) => ({ work: m[workUnit], rooflineS: rooflineSeconds(m, c), seconds: m.seconds })),
+      points.map((m) => {
+        const peak = m.dtype === 'f16' ? (c.fmaF16FlopsPerS ?? c.fmaF32FlopsPerS) : c.fmaF32FlopsPerS;
+        return { flops: m.flops, bytes: m.bytes, computeRoofS: m.flops / peak, memoryRoofS: m.bytes / c.memoryBytesPerS, seconds: m.seconds };
+      }),
     );
   }
   return fits;

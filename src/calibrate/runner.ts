@@ -24,6 +24,25 @@ export interface RunSuiteOptions {
   familyList?: SuiteFamily[];
   timing?: TimingOptions;
   onProgress?(p: SuiteProgress): void;
+  /** called after each verified case with the seconds in which its timed runs kept the GPU busy (power sampling) */
+  onCaseWindow?(w: CaseWindow): void;
+}
+
+/**
+ * When a case's timed repetitions ran (clock: performance.now() in seconds) and what they did, so
+ * power samples taken meanwhile can be attributed to it. Preparation and CPU verification are outside.
+ */
+export interface CaseWindow {
+  id: string;
+  family: string;
+  kernelClass?: string;
+  dtype: Measurement['dtype'];
+  startS: number;
+  endS: number;
+  /** per invocation, as in the measurement */
+  flops: number;
+  bytes: number;
+  seconds: number;
 }
 
 export interface SuiteResult {
@@ -44,7 +63,12 @@ function isCommandRun(run: AnyKernelRun): run is CommandKernelRun {
 }
 
 /** Verifies and times one case; never throws. */
-export async function runCase(ctx: GpuContext, c: SuiteCase, timing: TimingOptions = {}): Promise<CaseResult & { timing?: Timing }> {
+export async function runCase(
+  ctx: GpuContext,
+  c: SuiteCase,
+  timing: TimingOptions = {},
+  onWindow?: (w: CaseWindow) => void,
+): Promise<CaseResult & { timing?: Timing }> {
   let run: AnyKernelRun;
   try {
     run = await c.prepare(ctx);
@@ -58,6 +82,7 @@ export async function runCase(ctx: GpuContext, c: SuiteCase, timing: TimingOptio
       return { id: c.id, family: c.family, error: `verification failed: relError ${v.relError}${last}` };
     }
     const opts = { ...timing, ...c.timing };
+    const startS = performance.now() / 1000;
     const t = isCommandRun(run)
       ? await timeCommands(ctx, run.encode, opts)
       : await timeIteration(ctx, run.iteration, opts);
@@ -75,6 +100,17 @@ export async function runCase(ctx: GpuContext, c: SuiteCase, timing: TimingOptio
       verified: true,
       ...(run.variant ? { variant: run.variant } : {}),
     };
+    onWindow?.({
+      id: c.id,
+      family: c.family,
+      ...(run.kernelClass ? { kernelClass: run.kernelClass } : {}),
+      dtype: run.dtype,
+      startS,
+      endS: performance.now() / 1000,
+      flops: run.flops,
+      bytes: run.bytes,
+      seconds: t.medianS,
+    });
     return { id: c.id, family: c.family, measurement, timing: t };
   } catch (err) {
     return { id: c.id, family: c.family, error: `run failed: ${err instanceof Error ? err.message : String(err)}` };
@@ -95,7 +131,7 @@ export async function runSuite(ctx: GpuContext, opts: RunSuiteOptions): Promise<
   const measure = async (c: SuiteCase): Promise<CaseResult> => {
     report(c.id);
     const t0 = performance.now();
-    const r = await runCase(ctx, c, timing);
+    const r = await runCase(ctx, c, timing, opts.onCaseWindow);
     const { timing: _t, ...rest } = r as CaseResult & { timing?: Timing };
     const kept: CaseResult = { ...rest, elapsedS: (performance.now() - t0) / 1000 };
     results.push(kept);

@@ -67,11 +67,13 @@ export interface KernelTimes {
 }
 
 /**
- * Runs each dispatch in its own timestamped pass (in order, one submit), then empty passes. A pass
- * costs more than a dispatch inside one (on lavapipe about 0.1 ms against tens of us), so the
- * median empty pass is subtracted: what is left is the kernel as it runs inside a step's pass.
+ * Runs each dispatch in its own timestamped pass (in order, one submit), `repeat` times back to
+ * back inside that pass, then empty passes. A pass costs more than a dispatch inside one (on
+ * lavapipe about 0.1 ms against tens of us), so the median empty pass is subtracted and the rest
+ * divided by `repeat`: what is left is the kernel as it runs among others inside a step's pass
+ * (repeating amortises what the first dispatch of a pass pays, as the calibration's timing does).
  */
-export async function timeKernels(ctx: GpuContext, dispatches: readonly Dispatch[]): Promise<KernelTimes> {
+export async function timeKernels(ctx: GpuContext, dispatches: readonly Dispatch[], repeat = 1): Promise<KernelTimes> {
   if (!ctx.hasTimestamps) throw new Error('per-kernel timing needs the timestamp-query feature');
   const { device } = ctx;
   const kernels = dispatches.length;
@@ -83,7 +85,7 @@ export async function timeKernels(ctx: GpuContext, dispatches: readonly Dispatch
     const encoder = device.createCommandEncoder();
     for (let i = 0; i < n; i++) {
       const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-      if (i < kernels) encode(pass, dispatches[i]);
+      if (i < kernels) for (let r = 0; r < repeat; r++) encode(pass, dispatches[i]);
       pass.end();
     }
     encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
@@ -95,7 +97,7 @@ export async function timeKernels(ctx: GpuContext, dispatches: readonly Dispatch
     const raw = Array.from({ length: n }, (_, i) => Math.max(0, Number(t[2 * i + 1] - t[2 * i])) * 1e-9);
     const empty = raw.slice(kernels).sort((a, b) => a - b);
     const passOverheadS = empty[(empty.length - 1) >> 1];
-    return { seconds: raw.slice(0, kernels).map((s) => Math.max(0, s - passOverheadS)), passOverheadS };
+    return { seconds: raw.slice(0, kernels).map((s) => Math.max(0, s - passOverheadS) / repeat), passOverheadS };
   } finally {
     querySet.destroy();
     resolve.destroy();

@@ -40,6 +40,9 @@ export const OP_CLASSES: Record<string, string> = {
   sampling: 'elementwise',
 };
 
+/** Each kernel runs this many times back to back in its timed pass (see timeKernels). */
+const PER_KERNEL_REPEAT = 4;
+
 export function opClass(op: string): string {
   return OP_CLASSES[op] ?? 'other';
 }
@@ -169,11 +172,11 @@ export async function selfcheckConfig(ctx: GpuContext, profile: Profile, config:
       // the same sequence kernel by kernel
       if (ctx.hasTimestamps) {
         model.setPrompt(prompt);
-        const pk = await timeKernels(ctx, model.prefill);
+        const pk = await timeKernels(ctx, model.prefill, PER_KERNEL_REPEAT);
         passOverhead.push(pk.passOverheadS);
         prefillOps.push(byOp(model.prefill, pk.seconds));
         for (let i = 0; i < model.decode.length; i++) {
-          const dk = await timeKernels(ctx, model.decode[i]);
+          const dk = await timeKernels(ctx, model.decode[i], PER_KERNEL_REPEAT);
           passOverhead.push(dk.passOverheadS);
           decodeOps[i].push(byOp(model.decode[i], dk.seconds));
         }

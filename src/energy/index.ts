@@ -1,5 +1,6 @@
 export {
   defaultPowerModel,
+  profilePowerModel,
   fleetPowerW,
   powerAtUtilisationW,
   stepPowerW,
@@ -8,6 +9,7 @@ export {
   type PowerDevice,
   type PowerModel,
   type PowerPeaks,
+  type MeasuredPower,
 } from './power.js';
 export { PowerTimeline, integrateSegmentsJ, type PowerSegment, type SegmentKind } from './timeline.js';
-export { findPowerReader, fitPowerModel, samplePower, type ActivityMark, type PowerFit, type PowerSample, type PowerSampling } from './sampler.js';
+export { findPowerReader, fitPowerModel, samplePower, startPowerSampler, type ActivityMark, type PowerFit, type PowerReader, type PowerSample, type PowerSampling } from './sampler.js';

@@ -109,6 +109,27 @@ export function defaultPowerModel(device: PowerDevice): PowerModel {
   };
 }
 
+/** The power fields a calibrated profile records (`profile.power`, written by `calibrate --power`). */
+export interface MeasuredPower {
+  source: string;
+  sampledAt: string;
+  model: { idleW: number; tdpW: number; memoryBoundW: number; memoryRefUtil: number; computeRefUtil: number };
+}
+
+/** The power model measured on the profiled GPU: replaces the catalog defaults for that target. */
+export function profilePowerModel(power: MeasuredPower, acceleratorId: string): PowerModel {
+  const m = power.model;
+  const src = `calibrate --power, ${power.source}, ${power.sampledAt}`;
+  return {
+    acceleratorId,
+    idleW: { value: m.idleW, source: `${src}: median idle power` },
+    tdpW: { value: m.tdpW, source: `${src}: median power while compute-bound kernels ran (the model's cap)` },
+    memoryBoundW: { value: m.memoryBoundW, source: `${src}: median power while memory-bound kernels ran` },
+    memoryRefUtil: { value: m.memoryRefUtil, source: `${src}: median bandwidth use of those memory-bound kernels` },
+    computeRefUtil: { value: m.computeRefUtil, source: `${src}: median FLOP-rate use of those compute-bound kernels` },
+  };
+}
+
 /** Power of one GPU that achieves `uMem` of peak bandwidth and `uFlop` of peak FLOP/s. */
 export function powerAtUtilisationW(model: PowerModel, uMem: number, uFlop: number): number {
   const idle = model.idleW.value;

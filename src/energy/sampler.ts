@@ -21,7 +21,37 @@ export interface PowerSampling {
   reason?: string;
 }
 
-type Reader = { source: string; read: () => Promise<number> };
+/** A power sensor: what it reads, and one reading in watts (NaN where it has none yet). */
+export interface PowerReader {
+  source: string;
+  read: () => Promise<number>;
+}
+type Reader = PowerReader;
+
+/** Environment variable naming a shell command that prints the GPU's power in watts (first number). */
+export const POWER_CMD_ENV = 'ROOFCAST_POWER_CMD';
+
+/**
+ * A reader that runs a user-given shell command and takes the first number it prints as watts:
+ * for sensors roofcast does not know (a BMC, a smart plug, a vendor tool) and for tests.
+ */
+export async function commandReader(command: string): Promise<Reader | string> {
+  const read = async () => {
+    const { stdout } = await run('/bin/sh', ['-c', command], { timeout: 5000 });
+    const m = /[-+]?\d+(\.\d+)?([eE][-+]?\d+)?/.exec(stdout);
+    const w = m ? Number(m[0]) : NaN;
+    if (!Number.isFinite(w) || w < 0) throw new Error(`printed '${stdout.trim().slice(0, 60)}', not watts`);
+    return w;
+  };
+  try {
+    await read();
+    return { source: `${POWER_CMD_ENV} '${command}'`, read };
+  } catch (err) {
+    const e = err as Error & { code?: unknown; stderr?: string };
+    const why = typeof e.code === 'number' ? `exited with status ${e.code}` : e.message.split('\n')[0];
+    return `${POWER_CMD_ENV} '${command}': ${why}`;
+  }
+}
 
 async function nvidiaSmiReader(): Promise<Reader | string> {
   try {
@@ -84,8 +114,13 @@ function powercapReader(): Reader | string {
   };
 }
 
-/** Finds a power sensor this machine exposes, or explains why there is none. */
-export async function findPowerReader(): Promise<Reader | string> {
+/**
+ * Finds a power sensor this machine exposes, or explains why there is none. A command named by
+ * ROOFCAST_POWER_CMD is used instead of the search (and its failure is the reason).
+ */
+export async function findPowerReader(env: NodeJS.ProcessEnv = process.env): Promise<Reader | string> {
+  const command = env[POWER_CMD_ENV]?.trim();
+  if (command) return commandReader(command);
   const reasons: string[] = [];
   for (const make of [nvidiaSmiReader, async () => hwmonReader(), async () => powercapReader()]) {
     const r = await make();
@@ -115,6 +150,55 @@ export async function samplePower(durationS: number, intervalS: number): Promise
     await new Promise((r) => setTimeout(r, intervalS * 1000));
   }
   return { available: samples.length > 0, source: reader.source, samples, ...(samples.length ? {} : { reason: 'sensor gave no readings' }) };
+}
+
+/** A sampler running in the background; `stop` ends it and returns its samples. */
+export interface BackgroundSampler {
+  stop(): Promise<PowerSample[]>;
+  /** readings that failed (a sensor that drops out is not fatal) */
+  errors(): number;
+}
+
+/**
+ * Reads `reader` every `intervalS` seconds until stopped, without blocking the caller (the GPU work
+ * runs between readings). `tS` is taken when a reading starts, on the clock of `now` (default
+ * performance.now() in seconds), so samples can be matched to the windows in which kernels ran.
+ */
+export function startPowerSampler(reader: PowerReader, intervalS: number, now: () => number = () => performance.now() / 1000): BackgroundSampler {
+  const samples: PowerSample[] = [];
+  let failed = 0;
+  let stopped = false;
+  let wake: (() => void) | null = null;
+  const loop = (async () => {
+    while (!stopped) {
+      const tS = now();
+      try {
+        const w = await reader.read();
+        if (Number.isFinite(w)) samples.push({ tS, powerW: w });
+      } catch {
+        failed++;
+      }
+      const waitMs = Math.max(0, (tS + intervalS - now()) * 1000);
+      if (stopped) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = null;
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      (wake as (() => void) | null)?.();
+      await loop;
+      return samples;
+    },
+    errors: () => failed,
+  };
 }
 
 /** What the GPU was doing from tS on (until the next entry): achieved fractions of peak. */

@@ -2,7 +2,7 @@ import type { ModelSpec } from '../models/types.js';
 import { UserError } from '../errors.js';
 import type { Bound, OpCost, Phase, StepBatch, StepCost } from './types.js';
 import { getEngine, type EngineId, type EngineSpec } from './engines.js';
-import { peakFor, type EffCurve, type PerfTarget } from './target.js';
+import { peakFor, type ClassCurve, type EffCurve, type PerfTarget } from './target.js';
 import {
   expectedExpertsTouched,
   gemmComputeDtype,
@@ -34,7 +34,8 @@ const K_HEAD_SKINNY = 3;
 const K_ATTN_P = 4;
 const K_ATTN_D = 5;
 const K_ELEM = 6;
-const KINDS = 7;
+const K_NORM = 7;
+const KINDS = 8;
 /** GEMMs with fewer rows than this use the target's skinny-GEMM curve where it has one */
 const SKINNY_ROWS = 64;
 
@@ -83,12 +84,23 @@ export function createCostContext(options: CostContextOptions): CostContext {
   const ideal = engine.ideal;
   const rates = new Float64Array(KINDS * 4);
   const bw = target.memoryBytesPerS;
+  // a curve measured as a fixed time ramps up over the work that time is worth at the rate it gets here
+  const half = (curve: EffCurve, rate: number) => (curve.fixedS !== undefined ? curve.fixedS * rate : curve.halfWork);
   const set = (kind: number, peak: number, compute: EffCurve, computeFactor: number, memory: EffCurve, memoryFactor: number) => {
     const o = kind * 4;
     rates[o] = ideal ? peak : peak * compute.effMax * computeFactor;
-    rates[o + 1] = ideal ? 0 : compute.halfWork;
+    rates[o + 1] = ideal ? 0 : half(compute, rates[o]);
     rates[o + 2] = ideal ? bw : bw * memory.effMax * memoryFactor;
-    rates[o + 3] = ideal ? 0 : memory.halfWork;
+    rates[o + 3] = ideal ? 0 : half(memory, rates[o + 2]);
+  };
+  /**
+   * A fitted class: its primary curve bounds its roof, the other roof takes the class's secondary
+   * curve where both were fitted, else the fallback (GEMM efficiency with no ramp, or the memory curve).
+   */
+  const setClass = (kind: number, peak: number, cls: ClassCurve, computeFactor: number, memoryFactor: number) => {
+    const other = cls.secondary?.curve;
+    if (cls.unit === 'flops') set(kind, peak, cls.curve, computeFactor, other ?? target.memory, memoryFactor);
+    else set(kind, peak, other ?? { effMax: gemmCurve(hDt).effMax, halfWork: 0 }, computeFactor, cls.curve, memoryFactor);
   };
   const gf = engine.gemmFactor.value;
   const mf = engine.memoryFactor.value;
@@ -101,7 +113,7 @@ export function createCostContext(options: CostContextOptions): CostContext {
   const setSkinny = (kind: number, dt: typeof wDt) => {
     const skinny = target.gemmSkinny;
     if (!skinny) set(kind, peakFor(target, dt), gemmCurve(dt), gf, target.memory, mf);
-    else if (skinny.unit === 'flops') set(kind, peakFor(target, dt), skinny.curve, gf, target.memory, mf);
+    else if (skinny.unit === 'flops' || skinny.secondary) setClass(kind, peakFor(target, dt), skinny, gf, mf);
     else set(kind, peakFor(target, dt), { effMax: gemmCurve(dt).effMax, halfWork: 0 }, gf, skinny.curve, mf);
   };
   set(K_GEMM, peakFor(target, wDt), gemmCurve(wDt), gf, target.memory, mf);
@@ -112,13 +124,19 @@ export function createCostContext(options: CostContextOptions): CostContext {
     [K_ATTN_P, target.attentionPrefill],
     [K_ATTN_D, target.attentionDecode],
   ] as const) {
-    // a class fitted in FLOPs bounds the compute side; one fitted in bytes the memory side
-    if (cls.unit === 'flops') set(kind, peakFor(target, hDt), cls.curve, af, target.memory, mf);
-    // a streaming class (decode attention) has no GEMM ramp-up on its compute side
-    else set(kind, peakFor(target, hDt), { effMax: gemmCurve(hDt).effMax, halfWork: 0 }, af, cls.curve, mf * af);
+    // a class fitted in FLOPs bounds the compute side; one fitted in bytes the memory side (a
+    // streaming class such as decode attention has no GEMM ramp-up on its compute side)
+    setClass(kind, peakFor(target, hDt), cls, af, cls.unit === 'flops' ? mf : mf * af);
   }
-  // element-wise kernels run on the vector units; their FLOPs never bound them in practice
-  set(K_ELEM, target.peakFlopsPerS.fp32 ?? peakFor(target, hDt), { effMax: 1, halfWork: 0 }, 1, target.memory, mf);
+  // element-wise kernels and norms run on the vector units; where the profile measured them, their
+  // own curves apply (launch-bound small kernels), else they are costed as streams
+  const vectorPeak = target.peakFlopsPerS.fp32 ?? peakFor(target, hDt);
+  const elementwise = target.elementwise;
+  if (elementwise) setClass(K_ELEM, vectorPeak, elementwise, 1, mf);
+  else set(K_ELEM, vectorPeak, { effMax: 1, halfWork: 0 }, 1, target.memory, mf);
+  const norm = target.norm ?? elementwise;
+  if (norm) setClass(K_NORM, vectorPeak, norm, 1, mf);
+  else set(K_NORM, vectorPeak, { effMax: 1, halfWork: 0 }, 1, target.memory, mf);
   return {
     model,
     target,
@@ -285,7 +303,7 @@ export function costAggregate(ctx: CostContext, a: StepAggregate, acc: StepAccum
   const qkv = g.qDim + 2 * g.kvDim;
 
   // --- decoder layers (identical, costed once and counted L times)
-  addOp(ctx, acc, K_ELEM, eager, 'input_norm', phase, 5 * T * h, 4 * T * h * act + g.headBytes * h, L);
+  addOp(ctx, acc, K_NORM, eager, 'input_norm', phase, 5 * T * h, 4 * T * h * act + g.headBytes * h, L);
   addOp(ctx, acc, gemm, eager, 'qkv_proj', phase, 2 * T * h * qkv, h * qkv * w + T * (h + qkv) * act + (g.qkvBias ? g.headBytes * qkv : 0), L);
   const ropeWidth = g.qDim + g.kvDim;
   const qkNormPass = g.qkNorm ? 2 : 1;
@@ -303,7 +321,7 @@ export function costAggregate(ctx: CostContext, a: StepAggregate, acc: StepAccum
   }
   addOp(ctx, acc, gemm, eager, 'o_proj', phase, 2 * T * g.qDim * h, g.qDim * h * w + T * (g.qDim + h) * act, L);
   addComm(ctx, acc, eager, 'all_reduce', phase, T * h * act, 2, 2 * L);
-  addOp(ctx, acc, K_ELEM, eager, 'post_attention_norm', phase, 5 * T * h, 4 * T * h * act + g.headBytes * h, L);
+  addOp(ctx, acc, K_NORM, eager, 'post_attention_norm', phase, 5 * T * h, 4 * T * h * act + g.headBytes * h, L);
   const moe = g.moe;
   if (!moe) {
     const I = g.intermediate;
@@ -329,7 +347,7 @@ export function costAggregate(ctx: CostContext, a: StepAggregate, acc: StepAccum
 
   // --- once per step: embedding, final norm, LM head on the sampled tokens, sampling
   addOp(ctx, acc, K_ELEM, eager, 'embedding', phase, 0, T * h * (g.headBytes + act), 1);
-  addOp(ctx, acc, K_ELEM, eager, 'final_norm', phase, 5 * T * h, 2 * T * h * act + g.headBytes * h, 1);
+  addOp(ctx, acc, K_NORM, eager, 'final_norm', phase, 5 * T * h, 2 * T * h * act + g.headBytes * h, 1);
   const S = a.sampled;
   if (S > 0) {
     const V = g.vocabPerGpu;

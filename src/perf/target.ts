@@ -12,12 +12,19 @@ import { readProfile } from '../profile/io.js';
 export interface EffCurve {
   effMax: number;
   halfWork: number;
+  /**
+   * The same ramp as a fixed time, where it was measured as one (calibrated profiles): the cost
+   * model then derives halfWork from the rate it applies the curve to, so one fit serves every dtype.
+   */
+  fixedS?: number;
 }
 
 /** An efficiency curve and whether its work is counted in FLOPs (compute side) or bytes (memory side). */
 export interface ClassCurve {
   unit: 'flops' | 'bytes';
   curve: EffCurve;
+  /** the other roof's curve, where the class was fitted on both (e.g. skinny GEMMs) */
+  secondary?: { unit: 'flops' | 'bytes'; curve: EffCurve };
 }
 
 /** Tensor-parallel link of the target, null when it has none (tp must then be 1). */
@@ -50,6 +57,10 @@ export interface PerfTarget {
   memory: EffCurve;
   attentionPrefill: ClassCurve;
   attentionDecode: ClassCurve;
+  /** norms (RMSNorm, fused add + norm), where measured; else `elementwise`, then `memory` apply */
+  norm: ClassCurve | null;
+  /** element-wise kernels (activations, rotary, cache writes, gathers, sampling), where measured */
+  elementwise: ClassCurve | null;
   /** GPU-side cost of one kernel launch, seconds */
   kernelLaunchS: number;
   interconnect: PerfInterconnect | null;
@@ -96,6 +107,8 @@ export function targetFromAccelerator(spec: AcceleratorSpec, refEff: ReferenceEf
     memory,
     attentionPrefill: { unit: 'flops', curve: attention },
     attentionDecode: { unit: 'bytes', curve: memory },
+    norm: null,
+    elementwise: null,
     kernelLaunchS: refEff.kernelLaunchS.value,
     interconnect:
       ic.kind === 'none' || ic.maxGpus <= 1
@@ -120,10 +133,19 @@ export function targetFromAccelerator(spec: AcceleratorSpec, refEff: ReferenceEf
  * one dispatch per iteration, so a fit's fixed time already holds one dispatch overhead; the cost
  * model adds the launch cost per kernel itself, so that part is taken out here (else counted twice).
  */
-function curveOfFit(fit: Fit, rate: number, dispatchOverheadS: number): EffCurve {
-  const fullHalfWork = fit.halfWork > 0 ? fit.halfWork : fit.fixedS * rate * fit.effMax;
-  const halfWork = Math.max(0, fullHalfWork - dispatchOverheadS * rate * fit.effMax);
-  return { effMax: fit.effMax, halfWork };
+function curveOfFit(fit: Pick<Fit, 'effMax' | 'fixedS'>, rate: number, dispatchOverheadS: number): EffCurve {
+  const fixedS = Math.max(0, fit.fixedS - dispatchOverheadS);
+  return { effMax: fit.effMax, halfWork: fixedS * rate * fit.effMax, fixedS };
+}
+
+/** A class fit as the predictor's curve(s): its primary roof and, where fitted, the other one. */
+function classCurveOfFit(fit: Fit, rates: { flops: number; bytes: number }, dispatchOverheadS: number): ClassCurve {
+  const out: ClassCurve = { unit: fit.workUnit, curve: curveOfFit(fit, rates[fit.workUnit], dispatchOverheadS) };
+  if (fit.secondary) {
+    const u = fit.secondary.workUnit;
+    out.secondary = { unit: u, curve: curveOfFit({ effMax: fit.secondary.effMax, fixedS: fit.fixedS }, rates[u], dispatchOverheadS) };
+  }
+  return out;
 }
 
 export interface ProfileTargetOptions {
@@ -146,10 +168,8 @@ export function targetFromProfile(profile: Profile, options: ProfileTargetOption
   const fits = profile.fits;
   const flopsCurve = (fit: Fit | undefined, rate: number, fallback: EffCurve): EffCurve =>
     fit && fit.workUnit === 'flops' ? curveOfFit(fit, rate, c.dispatchOverheadS) : fallback;
-  const classCurve = (fit: Fit | undefined, fallback: ClassCurve): ClassCurve => {
-    if (!fit) return fallback;
-    return fit.workUnit === 'flops' ? { unit: 'flops', curve: curveOfFit(fit, f16, c.dispatchOverheadS) } : { unit: 'bytes', curve: curveOfFit(fit, bw, c.dispatchOverheadS) };
-  };
+  const classCurve = (fit: Fit | undefined, fallback: ClassCurve): ClassCurve =>
+    fit ? classCurveOfFit(fit, { flops: f32, bytes: bw }, c.dispatchOverheadS) : fallback;
   const memory: EffCurve = fits.stream && fits.stream.workUnit === 'bytes' ? curveOfFit(fits.stream, bw, c.dispatchOverheadS) : { effMax: 1, halfWork: 0 };
   const gemmDefault = flopsCurve(fits.gemm, f16, { effMax: 1, halfWork: 0 });
   const gemm: PerfTarget['gemm'] = { default: gemmDefault };
@@ -171,10 +191,12 @@ export function targetFromProfile(profile: Profile, options: ProfileTargetOption
     memory,
     attentionPrefill: classCurve(fits['attention-prefill'], { unit: 'flops', curve: gemmDefault }),
     attentionDecode: classCurve(fits['attention-decode'], { unit: 'bytes', curve: memory }),
+    norm: fits.norm ? classCurve(fits.norm, { unit: 'bytes', curve: memory }) : null,
+    elementwise: fits.elementwise ? classCurve(fits.elementwise, { unit: 'bytes', curve: memory }) : null,
     kernelLaunchS: c.dispatchOverheadS,
     interconnect: null,
-    tdpW: null,
-    idlePowerW: null,
+    tdpW: profile.power?.model.tdpW ?? null,
+    idlePowerW: profile.power?.model.idleW ?? null,
     sources: [`calibrated profile (${profile.timing}, ${profile.toggles}) created ${profile.createdAt}`],
   };
 }

@@ -70,7 +70,58 @@ export const FitSchema = z.object({
   points: z.number().int().nonnegative(),
   /** root-mean-square relative error of the fitted time over the measured points */
   rmsRelError: z.number().nonnegative(),
+  /**
+   * The other roof, where the class is bound by compute at some shapes and by memory at others:
+   * time = fixedS + max(flops / (peak * effMax_flops), bytes / (bandwidth * effMax_bytes)).
+   */
+  secondary: z
+    .object({ workUnit: z.enum(['flops', 'bytes']), effMax: z.number().positive(), halfWork: z.number().nonnegative() })
+    .optional(),
 });
+
+/** Mean power drawn in one phase of the calibration, and what the GPU achieved meanwhile. */
+export const PowerPhaseSchema = z.object({
+  /** median of the samples taken in this phase, watts */
+  powerW: z.number().nonnegative(),
+  samples: z.number().int().positive(),
+  /** median achieved fractions of the profile's DRAM bandwidth and FLOP ceiling during the phase */
+  uMem: z.number().nonnegative(),
+  uFlop: z.number().nonnegative(),
+});
+
+/**
+ * GPU power measured by `roofcast calibrate --power`: idle before the suite, and active power while
+ * compute-bound (roofline ridge and above) and memory-bound kernels ran. `model` holds the fields of
+ * the energy model (src/energy/power.ts) fitted from it; absent where power could not be read.
+ */
+export const ProfilePowerSchema = z
+  .object({
+    /** the sensor read: "nvidia-smi --query-gpu=power.draw (GPU 0)", "ROOFCAST_POWER_CMD ...", ... */
+    source: z.string().min(1),
+    sampledAt: z.string().min(1),
+    intervalS: z.number().positive(),
+    /** samples attributed to a phase (idle + compute + memory) */
+    samples: z.number().int().positive(),
+    idleW: z.number().nonnegative(),
+    computeW: z.number().positive(),
+    memoryW: z.number().positive(),
+    phases: z.object({ idle: PowerPhaseSchema, compute: PowerPhaseSchema, memory: PowerPhaseSchema }),
+    model: z.object({
+      idleW: z.number().nonnegative(),
+      /** power at `computeRefUtil` of the FLOP ceiling: the model's cap (prompt-phase power) */
+      tdpW: z.number().positive(),
+      /** power at `memoryRefUtil` of the bandwidth ceiling (token-phase power) */
+      memoryBoundW: z.number().positive(),
+      memoryRefUtil: z.number().positive(),
+      computeRefUtil: z.number().positive(),
+    }),
+    /** root-mean-square error of the model's power over the attributed active samples, watts */
+    rmsErrorW: z.number().nonnegative(),
+  })
+  .refine((p) => p.model.idleW <= p.model.memoryBoundW && p.model.idleW <= p.model.tdpW, {
+    message: 'idle power must not exceed the active powers',
+    path: ['model', 'idleW'],
+  });
 
 export const ProfileSchema = z.object({
   schema: z.literal(PROFILE_SCHEMA_ID),
@@ -85,7 +136,8 @@ export const ProfileSchema = z.object({
   fits: z.record(z.string(), FitSchema),
   /** optional extra series (bandwidth vs working set, mixbench sweep) for reports */
   series: z.record(z.string(), z.unknown()).optional(),
-  power: z.record(z.string(), z.unknown()).optional(),
+  /** measured GPU power (`calibrate --power`); absent: the energy model keeps the catalog's defaults */
+  power: ProfilePowerSchema.optional(),
 });
 
 export type DeviceInfo = z.infer<typeof DeviceInfoSchema>;
@@ -93,3 +145,5 @@ export type Ceilings = z.infer<typeof CeilingsSchema>;
 export type Measurement = z.infer<typeof MeasurementSchema>;
 export type Fit = z.infer<typeof FitSchema>;
 export type Profile = z.infer<typeof ProfileSchema>;
+export type ProfilePower = z.infer<typeof ProfilePowerSchema>;
+export type PowerPhase = z.infer<typeof PowerPhaseSchema>;

@@ -81,10 +81,17 @@ function prefillShapes(mode: SuiteMode): PrefillShape[] {
 
 function decodeShapes(mode: SuiteMode): DecodeShape[] {
   const lens = mode === 'quick' ? [128, 1024, 8192] : [128, 512, 2048, 8192, 32768];
-  return lens.flatMap((kvLen) => [
-    { batch: 1, kvLen, numHeads: 32, numKvHeads: 8, headDim: 128 },
-    ...(mode === 'full' ? [{ batch: 1, kvLen, numHeads: 16, numKvHeads: 4, headDim: 64 }] : []),
-  ]);
+  return [
+    ...lens.flatMap((kvLen) => [
+      { batch: 1, kvLen, numHeads: 32, numKvHeads: 8, headDim: 128 },
+      ...(mode === 'full' ? [{ batch: 1, kvLen, numHeads: 16, numKvHeads: 4, headDim: 64 }] : []),
+    ]),
+    // short caches and few heads (small models, first decode steps): the launch-bound end of the
+    // curve is measured rather than extrapolated from 8-KV-head caches
+    { batch: 1, kvLen: 32, numHeads: 4, numKvHeads: 2, headDim: 64 },
+    { batch: 1, kvLen: 64, numHeads: 8, numKvHeads: 1, headDim: 64 },
+    ...(mode === 'full' ? [{ batch: 1, kvLen: 256, numHeads: 8, numKvHeads: 2, headDim: 128 }] : []),
+  ];
 }
 
 const shapeId = (s: object) => Object.entries(s).map(([k, v]) => `${k}=${v}`).join(' ');

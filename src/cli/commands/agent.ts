@@ -75,7 +75,7 @@ export function registerAgent(program: Command): void {
     .option('--benchmark <id>', `benchmark (tools, prompt sizes): ${BENCHMARKS.join(', ')}; ignored by sharegpt`, oneOf(BENCHMARKS))
     .requiredOption('--model <id|file>', 'built-in model id or a Hugging Face config.json')
     .option('--gpu <id>', 'catalog accelerator; see roofcast devices')
-    .option('--profile <file>', 'calibrated device profile instead of --gpu (power figures still need --gpu)')
+    .option('--profile <file>', 'calibrated device profile instead of --gpu (power from its calibrate --power record, else --gpu)')
     .option('--engine <id>', `serving engine: ${ENGINE_IDS.join(', ')}`, 'vllm')
     .option('--tp <n>', 'tensor-parallel GPUs (default: the smallest that holds the weights and one 8k-token request)', parsePositiveInt)
     .option('--prefix-caching <on|off>', 'reuse the KV of repeated prompt prefixes', oneOf(['on', 'off'] as const), 'on')

@@ -2,11 +2,16 @@ import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { openGpu, TOGGLE_SETS, type ToggleSet } from '../../gpu/device.js';
 // the suite and the fits (mathjs) load when a calibration runs, not at CLI start-up
-const loadCalibration = async () => ({ ...(await import('../../calibrate/runner.js')), ...(await import('../../calibrate/profile.js')) });
+const loadCalibration = async () => ({
+  ...(await import('../../calibrate/runner.js')),
+  ...(await import('../../calibrate/profile.js')),
+  ...(await import('../../calibrate/power.js')),
+});
+import { findPowerReader, type PowerReader } from '../../energy/sampler.js';
 import { writeProfile } from '../../profile/io.js';
-import type { Profile } from '../../profile/schema.js';
+import type { Profile, ProfilePower } from '../../profile/schema.js';
 import { UserError } from '../../errors.js';
-import { formatSeconds, formatSi, formatTable, oneOf, printJson } from '../util.js';
+import { formatSeconds, formatSi, formatTable, oneOf, parsePositive, printJson } from '../util.js';
 
 const VERSION = '0.1.0';
 export const DEFAULT_PROFILE_PATH = 'roofcast-profile.json';
@@ -20,6 +25,24 @@ interface CalibrateOptions {
   toggles: ToggleSet;
   only?: string;
   json?: boolean;
+  power?: boolean;
+  powerIntervalMs: number;
+}
+
+function powerTable(p: ProfilePower): string {
+  const pct = (u: number) => `${(100 * u).toFixed(0)}%`;
+  const rows: (string | number)[][] = [
+    ['phase', 'power', 'samples', 'bandwidth used', 'FLOP rate used'],
+    ['idle', `${p.phases.idle.powerW.toFixed(1)} W`, p.phases.idle.samples, '-', '-'],
+    ['memory-bound', `${p.phases.memory.powerW.toFixed(1)} W`, p.phases.memory.samples, pct(p.phases.memory.uMem), pct(p.phases.memory.uFlop)],
+    ['compute-bound', `${p.phases.compute.powerW.toFixed(1)} W`, p.phases.compute.samples, pct(p.phases.compute.uMem), pct(p.phases.compute.uFlop)],
+  ];
+  return (
+    `power: ${p.source}, every ${Math.round(p.intervalS * 1000)} ms\n` +
+    formatTable(rows, ['l', 'r', 'r', 'r', 'r']) +
+    `\npower model: idle ${p.model.idleW.toFixed(1)} W, ${p.model.memoryBoundW.toFixed(1)} W at ${pct(p.model.memoryRefUtil)} of bandwidth, ` +
+    `${p.model.tdpW.toFixed(1)} W at ${pct(p.model.computeRefUtil)} of FLOP/s (rms error ${p.rmsErrorW.toFixed(1)} W)`
+  );
 }
 
 function summaryTable(p: Profile): string {
@@ -55,37 +78,56 @@ export function registerCalibrate(program: Command): void {
     .option('--backend <name>', 'Dawn backend (vulkan, metal, d3d12, ...); default: the platform default')
     .option('--toggles <set>', `Dawn toggle set: ${TOGGLE_SETS.join(' or ')}`, oneOf(TOGGLE_SETS), 'throughput')
     .option('--only <families>', 'comma-separated kernel families to run (the profile needs fma, stream and dispatch)')
+    .option('--power', 'sample GPU power (nvidia-smi, AMD hwmon, powercap, or the command in ROOFCAST_POWER_CMD) and fit the power model')
+    .option('--power-interval-ms <ms>', 'power sampling interval with --power', parsePositive, 100)
     .option('--json', 'print the ceilings, fits and failures as JSON')
     .action(async (opts: CalibrateOptions) => {
       if (opts.quick && opts.full) throw new UserError('choose one of --quick and --full');
-      const mode = opts.full ? 'full' : 'quick';
+      const mode = opts.full ? ('full' as const) : ('quick' as const);
       const families = opts.only?.split(',').map((s) => s.trim()).filter(Boolean);
+      const calibration = await loadCalibration();
+      // where no sensor is readable the calibration still runs and says why in one line
+      let reader: PowerReader | null = null;
+      let powerNote: string | null = null;
+      if (opts.power) {
+        const found = await findPowerReader();
+        if (typeof found === 'string') powerNote = `power: not measured (${found}); ${calibration.POWER_DEFAULTS_KEPT}`;
+        else reader = found;
+      }
       const ctx = await openGpu({ backend: opts.backend, adapter: opts.adapter, toggles: opts.toggles });
       const bar = process.stderr.isTTY
         ? new SingleBar({ format: 'calibrate [{bar}] {value}/{total} {label}', stream: process.stderr, hideCursor: true, clearOnComplete: true })
         : null;
       bar?.start(1, 0, { label: 'starting' });
       let result;
+      let capture = null;
       try {
-        const { runSuite } = await loadCalibration();
-        result = await runSuite(ctx, {
+        const suite = {
           mode,
           families,
-          onProgress: (p) => {
+          onProgress: (p: { done: number; total: number; label: string }) => {
             bar?.setTotal(Math.max(p.total, 1));
             bar?.update(p.done, { label: p.label.slice(0, 40) });
           },
-        }).catch((err) => {
+        };
+        const run = reader
+          ? calibration.runSuiteWithPower(ctx, suite, {
+              reader,
+              intervalS: opts.powerIntervalMs / 1000,
+              onIdle: (s) => bar?.update(0, { label: `idle power (${s} s)` }),
+            })
+          : calibration.runSuite(ctx, suite).then((r) => ({ result: r, capture: null }));
+        ({ result, capture } = await run.catch((err) => {
           if (err instanceof Error && /unknown kernel families/.test(err.message)) throw new UserError(err.message);
           throw err;
-        });
+        }));
       } finally {
         bar?.stop();
         ctx.close();
       }
       let profile: Profile;
       try {
-        const { buildProfile } = await loadCalibration();
+        const { buildProfile } = calibration;
         profile = buildProfile(ctx.report, ctx.toggles, result.timingMethod, result.measurements, {
           mode,
           version: VERSION,
@@ -100,6 +142,11 @@ export function registerCalibrate(program: Command): void {
         const failed = result.failures.slice(0, 3).map((f) => `${f.id}: ${f.error}`).join('; ');
         throw new UserError(`calibration incomplete (${why})${failed ? `; failures: ${failed}` : ''}; the profile needs the fma, stream and dispatch families`);
       }
+      if (capture) {
+        const fit = calibration.fitCapturedPower(capture, profile.ceilings);
+        if (fit.ok) profile.power = fit.power;
+        else powerNote = `power: not fitted (${fit.reason}); ${calibration.POWER_DEFAULTS_KEPT}`;
+      }
       writeProfile(opts.out, profile);
       if (opts.json) {
         printJson({
@@ -113,12 +160,15 @@ export function registerCalibrate(program: Command): void {
           fits: profile.fits,
           measurements: profile.measurements.length,
           failures: result.failures,
+          ...(opts.power ? { power: profile.power ?? null, ...(powerNote ? { powerNote } : {}) } : {}),
         });
         return;
       }
       process.stdout.write(`${profile.device.description} (${profile.device.backend}, toggles ${profile.toggles}, ${profile.timing})\n\n`);
       process.stdout.write(summaryTable(profile) + '\n\n');
+      if (profile.power) process.stdout.write(powerTable(profile.power) + '\n\n');
       for (const f of result.failures) process.stdout.write(`failed: ${f.id}: ${f.error}\n`);
+      if (powerNote) process.stdout.write(`${powerNote}\n`);
       process.stdout.write(
         `${profile.measurements.length} verified measurements in ${result.elapsedS.toFixed(1)} s; profile written to ${opts.out}\n`,
       );

@@ -81,7 +81,7 @@ export function registerServe(program: Command): void {
     .option('--trace <file.jsonl>', 'serve a recorded trace (one session per line, optional "arrivalS") instead of a workflow')
     .requiredOption('--model <id|file>', 'built-in model id or a Hugging Face config.json')
     .option('--gpu <id>', 'catalog accelerator; see roofcast devices')
-    .option('--profile <file>', 'calibrated device profile instead of --gpu (power figures still need --gpu)')
+    .option('--profile <file>', 'calibrated device profile instead of --gpu (power from its calibrate --power record, else --gpu)')
     .option('--engine <id>', `serving engine: ${ENGINE_IDS.join(', ')}`, 'vllm')
     .option('--tp <n>', 'tensor-parallel GPUs (default: the smallest that holds the weights and one 8k-token request)', parsePositiveInt)
     .option('--weight-dtype <dtype>', `weight format: ${WEIGHT_DTYPES.join(', ')}`, oneOf(WEIGHT_DTYPES), 'bf16')
