@@ -182,9 +182,10 @@ export const CORE_FAMILIES: SuiteFamily[] = [fmaFamily, mixbenchFamily, streamFa
  * and list it here. The family modules import their kernels themselves (attention lazily).
  */
 export async function loadFamilies(names?: string[]): Promise<SuiteFamily[]> {
+  const { elementwiseFamily } = await import('./families/elementwise.js');
   const { gemmFamily } = await import('./families/gemm.js');
   const { attentionPrefillFamily, attentionDecodeFamily } = await import('./families/attention.js');
-  const families = [...CORE_FAMILIES, gemmFamily, attentionPrefillFamily, attentionDecodeFamily];
+  const families = [...CORE_FAMILIES, elementwiseFamily, gemmFamily, attentionPrefillFamily, attentionDecodeFamily];
   if (!names) return families;
   const unknown = names.filter((n) => !families.some((f) => f.name === n));
   if (unknown.length) throw new Error(`unknown kernel families: ${unknown.join(', ')}`);
