@@ -1,8 +1,10 @@
 // Memory streams: copy (b = a), read (per-invocation sums), write (b = s * (i % 1024) + t) and
 // triad (a = b + s * c). Each workgroup owns a contiguous block of WG * PER elements and lane l
-// touches elements l, l + WG, ... of it, so neighbouring lanes touch neighbouring addresses (one
-// vector load per SIMD group on a CPU adapter, coalesced on a GPU). `alias E` is vec4<f32> or f32
-// (the host swaps the line): the best element width differs between adapters.
+// touches elements l, l + WG, ... of it, so neighbouring lanes touch neighbouring addresses
+// (coalesced on a GPU). Lavapipe (Mesa 25.0, LLVM 15) does not turn them into vector loads: every
+// storage access becomes per-lane scalar code with a bounds check (see src/kernels/stream.ts).
+// `alias E` is vec4<f32> or f32 (the host swaps the line): the best element width differs between
+// adapters.
 alias E = vec4<f32>;
 override WG: u32 = 64;
 override PER: u32 = 4;
