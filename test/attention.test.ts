@@ -11,6 +11,7 @@ import {
   prepareAttentionPrefill,
 } from '../src/kernels/attention.js';
 import { expandUnrolls, referenceAttention, specializeWgsl } from '../src/kernels/attention-common.js';
+import { lanesSupported } from '../src/kernels/attention-prefill.js';
 import type { KernelDtype } from '../src/kernels/types.js';
 import { UserError } from '../src/errors.js';
 
@@ -109,6 +110,58 @@ describe('attention kernels on the adapter', () => {
     }
   });
 
+  // The subgroup kernels: odd lengths, GQA, head dims 64, 128, 256 and one that is no multiple of 8.
+  const lanesCases = [
+    { shape: { seq: 1, numHeads: 2, numKvHeads: 2, headDim: 64 }, kind: 'lanes', br: 8, bc: 16 },
+    { shape: { seq: 33, numHeads: 4, numKvHeads: 2, headDim: 64 }, kind: 'lanes', br: 8, bc: 16 },
+    { shape: { seq: 70, numHeads: 4, numKvHeads: 1, headDim: 128 }, kind: 'lanes', br: 8, bc: 16 },
+    { shape: { seq: 41, numHeads: 2, numKvHeads: 1, headDim: 36 }, kind: 'lanes', br: 16, bc: 8 },
+    { shape: { seq: 19, numHeads: 3, numKvHeads: 3, headDim: 256 }, kind: 'lanes', br: 8, bc: 16 },
+    { shape: { seq: 1, numHeads: 2, numKvHeads: 1, headDim: 64 }, kind: 'pairs', br: 16, bc: 16 },
+    { shape: { seq: 37, numHeads: 4, numKvHeads: 2, headDim: 64 }, kind: 'pairs', br: 16, bc: 16 },
+    { shape: { seq: 70, numHeads: 4, numKvHeads: 1, headDim: 128 }, kind: 'pairs', br: 16, bc: 16 },
+    { shape: { seq: 45, numHeads: 2, numKvHeads: 1, headDim: 36 }, kind: 'pairs', br: 32, bc: 8 },
+    { shape: { seq: 23, numHeads: 2, numKvHeads: 2, headDim: 256 }, kind: 'pairs', br: 16, bc: 16 },
+  ] as const;
+  for (const { shape, kind, br, bc } of lanesCases) {
+    it(`prefill '${kind}' (br ${br}, bc ${bc}) matches the float64 reference: ${JSON.stringify(shape)}`, async (t) => {
+      if (!lanesSupported(ctx)) t.skip();
+      const run = await prepareAttentionPrefill(ctx, shape, 'f32', { kind, br, bc });
+      try {
+        expect(run.variant).toBe(`${kind}-br${br}-bc${bc}`);
+        const r = await run.verify();
+        expect(r.relError).toBeLessThan(1e-4);
+        expect(r.ok).toBe(true);
+      } finally {
+        run.destroy();
+      }
+    });
+  }
+
+  for (const kind of ['lanes', 'pairs'] as const) {
+    it(`prefill '${kind}' with f16 inputs where the adapter has shader-f16`, async (t) => {
+      if (!lanesSupported(ctx) || !ctx.hasF16) t.skip();
+      const run = await prepareAttentionPrefill(ctx, { seq: 45, numHeads: 4, numKvHeads: 1, headDim: 128 }, 'f16', { kind, br: 16, bc: 16 });
+      try {
+        const r = await run.verify();
+        expect(r.relError).toBeLessThan(1e-2);
+        expect(r.ok).toBe(true);
+      } finally {
+        run.destroy();
+      }
+    });
+  }
+
+  it("prefill 'lanes' falls back to the portable kernel without subgroups of 8", async () => {
+    const run = await prepareAttentionPrefill(ctx, { seq: 9, numHeads: 2, numKvHeads: 1, headDim: 64 }, 'f32', { kind: 'lanes', br: 8, bc: 16 });
+    try {
+      expect(run.variant).toBe(lanesSupported(ctx) ? 'lanes-br8-bc16' : 'rows-br32-bc32');
+      expect((await run.verify()).ok).toBe(true);
+    } finally {
+      run.destroy();
+    }
+  });
+
   const decodeShapes = [
     { batch: 1, kvLen: 1, numHeads: 2, numKvHeads: 2, headDim: 64 },
     { batch: 2, kvLen: 130, numHeads: 4, numKvHeads: 2, headDim: 64, splits: 3 },
@@ -151,5 +204,9 @@ describe('attention kernels on the adapter', () => {
     await expect(prepareAttentionPrefill(ctx, { seq: 0, numHeads: 2, numKvHeads: 2, headDim: 64 }, 'f32')).rejects.toThrow(UserError);
     await expect(prepareAttentionDecode(ctx, { batch: 1, kvLen: 8, numHeads: 2, numKvHeads: 2, headDim: 66 }, 'f32')).rejects.toThrow(UserError);
     await expect(prepareAttentionPrefill(ctx, { seq: 8, numHeads: 2, numKvHeads: 2, headDim: 256 }, 'f32', { kind: 'rows', br: 32, bc: 64 })).rejects.toThrow(/workgroup memory/);
+    if (lanesSupported(ctx)) {
+      await expect(prepareAttentionPrefill(ctx, { seq: 8, numHeads: 2, numKvHeads: 2, headDim: 64 }, 'f32', { kind: 'lanes', br: 12, bc: 16 })).rejects.toThrow(/multiple of 8/);
+      await expect(prepareAttentionPrefill(ctx, { seq: 8, numHeads: 2, numKvHeads: 2, headDim: 64 }, 'f32', { kind: 'pairs', br: 8, bc: 16 })).rejects.toThrow(/multiple of 16/);
+    }
   });
 });

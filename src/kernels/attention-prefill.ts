@@ -1,6 +1,7 @@
 /**
- * Flash-style causal attention prefill (shaders/attention-prefill.wgsl): online softmax, the score
- * matrix never written, grouped-query heads, fully masked K/V tiles skipped.
+ * Flash-style causal attention prefill (shaders/attention-prefill.wgsl, and
+ * attention-prefill-lanes.wgsl where subgroups have exactly 8 invocations): online softmax, the
+ * score matrix never written, grouped-query heads, fully masked K/V tiles skipped.
  * Layout, row-major: Q and O [seq, numHeads, headDim]; K and V [seq, numKvHeads, headDim].
  */
 import type { GpuContext } from '../gpu/device.js';
@@ -22,11 +23,18 @@ export interface AttentionPrefillShape {
 export interface AttentionPrefillConfig {
   /** 'rows': one query row per invocation, K/V tiles in workgroup memory, headDim loops kept as
    *  loops; 'unrolled': the same with the headDim loops unrolled into named registers (compiles
-   *  for minutes on lavapipe at headDim 128, so calibration does not try it there) */
-  kind: 'rows' | 'unrolled';
-  /** query rows per workgroup, one invocation each */
+   *  for minutes on lavapipe at headDim 128, so calibration does not try it there); 'lanes': one
+   *  query row per invocation, subgroups of exactly 8 share K/V elements with subgroupBroadcast
+   *  (attention-prefill-lanes.wgsl; needs the subgroups feature with subgroup size 8, as lavapipe;
+   *  prepareAttentionPrefill runs DEFAULT_PREFILL_CONFIG instead elsewhere); 'pairs': 'lanes' with
+   *  two query rows per invocation (attention-prefill-pairs.wgsl, same requirement), the fastest
+   *  on lavapipe */
+  kind: 'rows' | 'unrolled' | 'lanes' | 'pairs';
+  /** query rows per workgroup, one invocation each ('lanes': a multiple of 8; 'pairs': two rows
+   *  per invocation, a multiple of 16) */
   br: number;
-  /** keys per K/V tile staged in workgroup memory (a multiple of 8) */
+  /** keys per K/V tile (a multiple of 8): staged in workgroup memory ('rows', 'unrolled') or
+   *  scored in named registers ('lanes', 'pairs') */
   bc: number;
 }
 
@@ -34,6 +42,8 @@ export const DEFAULT_PREFILL_CONFIG: AttentionPrefillConfig = { kind: 'rows', br
 
 /** Tile configurations worth trying on an adapter (the calibration keeps the fastest). */
 export const PREFILL_CONFIGS: AttentionPrefillConfig[] = [
+  { kind: 'pairs', br: 16, bc: 16 },
+  { kind: 'lanes', br: 8, bc: 16 },
   { kind: 'rows', br: 32, bc: 32 },
   { kind: 'rows', br: 16, bc: 16 },
 ];
@@ -58,10 +68,19 @@ export function checkPrefillShape(s: AttentionPrefillShape): void {
   checkHeads(s.numHeads, s.numKvHeads, s.headDim);
 }
 
+/** Whether the 'lanes' and 'pairs' kernels can run: subgroups whose size is always exactly 8. */
+export function lanesSupported(ctx: GpuContext): boolean {
+  return ctx.hasSubgroups && ctx.report.subgroupMinSize === 8 && ctx.report.subgroupMaxSize === 8;
+}
+
 function checkConfig(ctx: GpuContext, c: AttentionPrefillConfig, headDim: number): void {
-  const ok = (c.kind === 'rows' || c.kind === 'unrolled') && Number.isInteger(c.br) && c.br >= 1 && Number.isInteger(c.bc) && c.bc >= 8 && c.bc % 8 === 0;
+  const ok = (c.kind === 'rows' || c.kind === 'unrolled' || c.kind === 'lanes' || c.kind === 'pairs') && Number.isInteger(c.br) && c.br >= 1 && Number.isInteger(c.bc) && c.bc >= 8 && c.bc % 8 === 0;
   if (!ok) throw new UserError(`attention prefill config ${prefillVariant(c)}: br >= 1, bc a multiple of 8`);
-  const sharedBytes = 2 * c.bc * headDim * 4;
+  if (c.kind === 'lanes' || c.kind === 'pairs') {
+    const unit = c.kind === 'lanes' ? 8 : 16;
+    if (c.br % unit !== 0) throw new UserError(`attention prefill config ${prefillVariant(c)}: br must be a multiple of ${unit}`);
+  }
+  const sharedBytes = c.kind === 'lanes' || c.kind === 'pairs' ? c.br * Math.ceil(headDim / 8) * 8 * 4 : 2 * c.bc * headDim * 4;
   const limit = ctx.device.limits.maxComputeWorkgroupStorageSize;
   if (sharedBytes > limit) {
     throw new UserError(`attention prefill config ${prefillVariant(c)} needs ${sharedBytes} B of workgroup memory at head dim ${headDim}; the adapter allows ${limit}`);
@@ -79,6 +98,8 @@ export async function prepareAttentionPrefill(
 ): Promise<KernelRun> {
   checkPrefillShape(shape);
   checkDtype(ctx, dtype);
+  // 'lanes' and 'pairs' rely on subgroups of exactly 8; elsewhere the portable kernel runs (run.variant says so).
+  if ((config.kind === 'lanes' || config.kind === 'pairs') && !lanesSupported(ctx)) config = DEFAULT_PREFILL_CONFIG;
   checkConfig(ctx, config, shape.headDim);
   const { seq, numHeads, numKvHeads, headDim } = shape;
   const seed = freshSeed();
@@ -125,5 +146,5 @@ export async function prepareAttentionPrefill(
 
 /** The shader file of a configuration (for modules that build their own dispatches). */
 export function prefillShaderName(c: AttentionPrefillConfig): string {
-  return c.kind === 'rows' ? 'attention-prefill' : 'attention-prefill-unrolled';
+  return c.kind === 'rows' ? 'attention-prefill' : c.kind === 'lanes' || c.kind === 'pairs' ? `attention-prefill-${c.kind}` : 'attention-prefill-unrolled';
 }
