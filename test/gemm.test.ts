@@ -9,6 +9,7 @@ import {
   gemmBytes,
   gemmCases,
   gemmFlops,
+  gemmConfigSupported,
   gemmReference,
   gemmReferenceWithScale,
   gemmError,
@@ -17,7 +18,7 @@ import {
   tuneGemm,
   type GemmShape,
 } from '../src/kernels/gemm.js';
-import { gemmKernel } from '../src/kernels/gemm-wgsl.js';
+import { gemmKernel, type GemmConfig } from '../src/kernels/gemm-wgsl.js';
 import type { KernelRun } from '../src/kernels/types.js';
 import { verified } from './helpers/kernels.js';
 import { UserError } from '../src/errors.js';
@@ -98,6 +99,10 @@ describe('GEMM helpers (no GPU)', () => {
 describe('GEMM on the adapter', () => {
   for (const config of GEMM_CONFIGS) {
     it(`${config.id} f32 on odd shapes`, async () => {
+      if (!gemmConfigSupported(ctx, config)) {
+        await expect(prepareGemm(ctx, ODD[0], 'f32', config)).rejects.toThrow(UserError);
+        return;
+      }
       for (const shape of ODD) await verified(await prepareGemm(ctx, { ...shape, splitK: 1 }, 'f32', config));
     });
   }
@@ -112,6 +117,25 @@ describe('GEMM on the adapter', () => {
       expect(run.kernelClass).toBe('gemm-skinny');
       expect(run.variant).toContain('split');
       await verified(run);
+    }
+  });
+  it("the 'lane' kind (workgroup-uniform A rows, no GEMM_CONFIGS entry) in both layouts on odd shapes", async () => {
+    for (const layoutB of ['kn', 'nk'] as const) {
+      const lane: GemmConfig = { id: `lane-8x2-w8x1-${layoutB}`, kind: 'lane', tm: 8, tn: 2, wgx: 8, wgy: 1, bk: 0, layoutB, unroll: 2 };
+      for (const shape of ODD) await verified(await prepareGemm(ctx, { ...shape, splitK: 1 }, 'f32', lane));
+    }
+  });
+  it('subgroup-shared A kernels with split-K, skinny and f16 where the adapter has subgroups of 8', async () => {
+    // the single-column 'subgroup' kind has no GEMM_CONFIGS entry (slower on lavapipe) but stays verified
+    const single: GemmConfig = { id: 'sg-16x2-w8x1-nk', kind: 'subgroup', tm: 16, tn: 2, wgx: 8, wgy: 1, bk: 0, layoutB: 'nk', unroll: 1 };
+    const ids: (string | GemmConfig)[] = ['sgr-8x4-w8x1', 'sgr-8x4-w8x1-nk', 'sgr-16x4-w8x1', 'sgr-32x4-w8x1', single];
+    if (!gemmConfigSupported(ctx, findConfig('sgr-8x4-w8x1'))) return;
+    for (const id of ids) {
+      const run = await prepareGemm(ctx, { m: 5, n: 33, k: 129, splitK: 4 }, 'f32', id);
+      expect(run.iteration.length).toBe(2);
+      await verified(run);
+      await verified(await prepareGemm(ctx, { m: 1, n: 70, k: 300, splitK: 1 }, 'f32', id));
+      if (ctx.hasF16) await verified(await prepareGemm(ctx, { m: 17, n: 33, k: 29, splitK: 1 }, 'f16', id));
     }
   });
   it('kernel class and counts of a prepared run', async () => {

@@ -10,16 +10,22 @@
  * interior runs without bounds checks; only the stores and the K remainder are guarded.
  */
 
-export type GemmKind = 'register' | 'tiled';
+export type GemmKind = 'register' | 'tiled' | 'lane' | 'subgroup' | 'subgroup-register';
 export type GemmLayoutB = 'kn' | 'nk';
 
 export interface GemmConfig {
   /** kebab-case id, e.g. 'reg-4x8-w16x1' */
   id: string;
   /** 'register': each thread reads its block straight from global memory (caches do the reuse);
-   *  'tiled': two-level, workgroup tile staged in var<workgroup>, then a register block per thread */
+   *  'tiled': two-level, workgroup tile staged in var<workgroup>, then a register block per thread;
+   *  'lane': every invocation of a workgroup shares the same TM rows (A loads are workgroup-uniform:
+   *  one scalar load and a broadcast on a CPU adapter) and owns TN single columns of B;
+   *  'subgroup': as 'lane', but each of the TM = WGX invocations (one subgroup of exactly WGX) loads
+   *  one A row as a vec4 along K and subgroupBroadcast hands its values to the others;
+   *  'subgroup-register': the register kernel (vec4 columns) with A shared the same way */
   kind: GemmKind;
-  /** rows and columns of the register block of one thread (tn a multiple of 4: vec4 columns) */
+  /** rows and columns of the register block of one thread (tn a multiple of 4: vec4 columns;
+   *  'lane': tn single columns, any count) */
   tm: number;
   tn: number;
   /** workgroup size: threads along N (x) and along M (y) */
@@ -90,15 +96,19 @@ function loadA1(o: GemmCodeOptions, r: string, k: string): string {
 export function registerKernel(cfg: GemmConfig, o: GemmCodeOptions): string {
   const { tm } = cfg;
   const nv = cfg.tn / 4; // vec4 columns per thread
-  const L: string[] = [header(cfg, o)];
+  const sg = cfg.kind === 'subgroup-register';
+  if (sg && (cfg.wgy !== 1 || tm % cfg.wgx !== 0)) throw new Error(`${cfg.id}: subgroup A sharing needs wgy = 1 and tm a multiple of wgx`);
+  const L: string[] = [sg ? 'enable subgroups;' : '', header(cfg, o)];
   L.push(`@compute @workgroup_size(${cfg.wgx}, ${cfg.wgy})`);
-  L.push('fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {');
+  const sid = sg ? ', @builtin(subgroup_invocation_id) sid: u32' : '';
+  L.push(`fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u${sid}) {`);
   L.push('  let row0 = wid.y * (WGY * TM) + lid.y * TM;');
   L.push('  let col0 = wid.x * (WGX * TN) + lid.x * 4u;');
   L.push('  let kBegin = wid.z * K_SPLIT;');
   L.push('  let kEnd = min(kBegin + K_SPLIT, K);');
   // clamped row offsets: rows past M re-read row M-1; their results are never stored
   for (let i = 0; i < tm; i++) L.push(`  let ra${i} = min(row0 + ${i}u, M - 1u) * K;`);
+  for (let r = 0; sg && r < tm / cfg.wgx; r++) L.push(`  let raMine${r} = min(row0 + sid + ${r * cfg.wgx}u, M - 1u) * K;`);
   if (cfg.layoutB === 'kn') {
     for (let j = 0; j < nv; j++) {
       if (o.vecB) L.push(`  let cb${j} = min(col0 + ${4 * j}u * WGX, N - 4u) / 4u;`);
@@ -176,7 +186,11 @@ function emitKLoop(cfg: GemmConfig, o: GemmCodeOptions, L: string[]): void {
 /** One K step of 4: thread holds a{i} (vec4 along K) and acc{i}_{j} (vec4 along N). */
 function emitStep(cfg: GemmConfig, o: GemmCodeOptions, L: string[], k: string): void {
   const nv = cfg.tn / 4;
-  for (let i = 0; i < cfg.tm; i++) L.push(`    let a${i} = ${loadA(o, `ra${i}`, k)};`);
+  if (cfg.kind === 'subgroup-register') {
+    // invocation s loads rows row0 + s + WGX*r; row i comes from invocation i % WGX of load i / WGX
+    for (let r = 0; r < cfg.tm / cfg.wgx; r++) L.push(`    let am${r} = ${loadA(o, `raMine${r}`, k)};`);
+    for (let i = 0; i < cfg.tm; i++) L.push(`    let a${i} = subgroupBroadcast(am${Math.floor(i / cfg.wgx)}, ${i % cfg.wgx}u);`);
+  } else for (let i = 0; i < cfg.tm; i++) L.push(`    let a${i} = ${loadA(o, `ra${i}`, k)};`);
   if (cfg.layoutB === 'kn') {
     for (let kk = 0; kk < 4; kk++) {
       for (let j = 0; j < nv; j++) L.push(`    let b${kk}_${j} = ${loadBRow(cfg, o, `(${k} + ${kk}u)`, j)};`);
@@ -294,7 +308,102 @@ export function tiledKernel(cfg: GemmConfig, o: GemmCodeOptions): string {
   return L.join('\n');
 }
 
-/** The WGSL of a configuration. */
+/**
+ * The lane kernel, shaped for SIMD-on-CPU adapters (lavapipe): a workgroup is WGX invocations in one
+ * row (WGY = 1), all computing the same TM rows, so every A load has a workgroup-uniform address
+ * (llvmpipe turns those into one scalar load and a broadcast instead of a per-lane gather). Each
+ * invocation owns TN single columns col0 + WGX*j, so only B is read per lane: one float per column
+ * and K step ('kn', scalar) or a vec4 along K ('nk'), feeding TM FMAs. Accumulators are scalars,
+ * TM x TN of them, which keeps the block in the CPU's vector registers.
+ */
+export function laneKernel(cfg: GemmConfig, o: GemmCodeOptions): string {
+  const { tm, tn } = cfg;
+  const sg = cfg.kind === 'subgroup';
+  if (cfg.wgy !== 1) throw new Error(`lane GEMM needs wgy = 1 (${cfg.id})`);
+  if (sg && tm % cfg.wgx !== 0) throw new Error(`subgroup GEMM needs tm a multiple of wgx (${cfg.id})`);
+  const reps = sg ? tm / cfg.wgx : 0; // A rows each invocation loads
+  const L: string[] = [sg ? 'enable subgroups;' : '', header(cfg, o)];
+  L.push(`@compute @workgroup_size(${cfg.wgx}, 1)`);
+  const sid = sg ? ', @builtin(subgroup_invocation_id) sid: u32' : '';
+  L.push(`fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u${sid}) {`);
+  L.push('  let row0 = wid.y * TM;');
+  L.push('  let col0 = wid.x * (WGX * TN) + lid.x;');
+  L.push('  let kBegin = wid.z * K_SPLIT;');
+  L.push('  let kEnd = min(kBegin + K_SPLIT, K);');
+  // subgroup: this invocation loads rows row0 + sid + WGX*r for all; otherwise every row uniformly
+  for (let r = 0; r < reps; r++) L.push(`  let raMine${r} = min(row0 + sid + ${r * cfg.wgx}u, M - 1u) * K;`);
+  if (!sg) for (let i = 0; i < tm; i++) L.push(`  let ra${i} = min(row0 + ${i}u, M - 1u) * K;`);
+  const kn = cfg.layoutB === 'kn';
+  const aOf = (i: number, comp: string) =>
+    sg ? `subgroupBroadcast(am${Math.floor(i / cfg.wgx)}.${comp}, ${i % cfg.wgx}u)` : `a${i}.${comp}`;
+  for (let j = 0; j < tn; j++) L.push(`  let cb${j} = min(col0 + ${j}u * WGX, N - 1u)${kn ? '' : ' * K'};`);
+  for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) L.push(`  var acc${i}_${j} = 0.0;`);
+  const u = Math.max(1, cfg.unroll);
+  const step = (k: string) => {
+    L.push('   {');
+    for (let r = 0; r < reps; r++) L.push(`    let am${r} = ${loadA(o, `raMine${r}`, k)};`);
+    if (!sg) for (let i = 0; i < tm; i++) L.push(`    let a${i} = ${loadA(o, `ra${i}`, k)};`);
+    if (kn) {
+      for (let kk = 0; kk < 4; kk++) {
+        for (let j = 0; j < tn; j++) L.push(`    let b${kk}_${j} = f32(b[(${k} + ${kk}u) * N + cb${j}]);`);
+        const comp = 'xyzw'[kk];
+        for (let i = 0; i < tm; i++) {
+          if (sg) L.push(`    let a${i}_${kk} = ${aOf(i, comp)};`);
+          for (let j = 0; j < tn; j++) L.push(`    acc${i}_${j} = fma(${sg ? `a${i}_${kk}` : aOf(i, comp)}, b${kk}_${j}, acc${i}_${j});`);
+        }
+      }
+    } else {
+      for (let j = 0; j < tn; j++) {
+        const ld = o.vecB
+          ? o.dtype === 'f32' ? `b[(cb${j} + ${k}) / 4u]` : `vec4f(b[(cb${j} + ${k}) / 4u])`
+          : `vec4f(${[0, 1, 2, 3].map((q) => `f32(b[cb${j} + ${k} + ${q}u])`).join(', ')})`;
+        L.push(`    let b${j} = ${ld};`);
+      }
+      for (let kk = 0; kk < 4; kk++) {
+        const comp = 'xyzw'[kk];
+        for (let i = 0; i < tm; i++) {
+          if (sg) L.push(`    let a${i}_${kk} = ${aOf(i, comp)};`);
+          for (let j = 0; j < tn; j++) L.push(`    acc${i}_${j} = fma(${sg ? `a${i}_${kk}` : aOf(i, comp)}, b${j}.${comp}, acc${i}_${j});`);
+        }
+      }
+    }
+    L.push('   }');
+  };
+  L.push('  var k = kBegin;');
+  if (u > 1) {
+    L.push(`  for (; k + ${4 * u}u <= kEnd; k += ${4 * u}u) {`);
+    for (let s = 0; s < u; s++) step(s === 0 ? 'k' : `(k + ${4 * s}u)`);
+    L.push('  }');
+  }
+  L.push('  for (; k + 4u <= kEnd; k += 4u) {');
+  step('k');
+  L.push('  }');
+  L.push('  for (; k < kEnd; k++) {');
+  if (sg) {
+    for (let r = 0; r < reps; r++) L.push(`    let sm${r} = ${loadA1(o, `raMine${r}`, 'k')};`);
+    for (let i = 0; i < tm; i++) L.push(`    let s${i} = subgroupBroadcast(sm${Math.floor(i / cfg.wgx)}, ${i % cfg.wgx}u);`);
+  } else for (let i = 0; i < tm; i++) L.push(`    let s${i} = ${loadA1(o, `ra${i}`, 'k')};`);
+  for (let j = 0; j < tn; j++) {
+    const el = kn ? `b[k * N + cb${j}]` : o.vecB ? `b[(cb${j} + k) / 4u][(cb${j} + k) % 4u]` : `b[cb${j} + k]`;
+    L.push(`    let t${j} = f32(${el});`);
+    for (let i = 0; i < tm; i++) L.push(`    acc${i}_${j} = fma(s${i}, t${j}, acc${i}_${j});`);
+  }
+  L.push('  }');
+  const base = o.partial ? 'wid.z * M * N + ' : '';
+  const cast = !o.partial && o.dtype === 'f16' ? 'f16' : '';
+  for (let i = 0; i < tm; i++) {
+    L.push(`  if (row0 + ${i}u < M) {`);
+    for (let j = 0; j < tn; j++) {
+      L.push(`    if (col0 + ${j}u * WGX < N) { c[${base}(row0 + ${i}u) * N + col0 + ${j}u * WGX] = ${cast}(acc${i}_${j}); }`);
+    }
+    L.push('  }');
+  }
+  L.push('}');
+  return L.join('\n');
+}
+
+/** The WGSL of a configuration ('lane' with 'kn' reads B as scalars, whatever vecB says). */
 export function gemmKernel(cfg: GemmConfig, o: GemmCodeOptions): string {
+  if (cfg.kind === 'lane' || cfg.kind === 'subgroup') return laneKernel(cfg, cfg.layoutB === 'kn' ? { ...o, vecB: false } : o);
   return cfg.kind === 'tiled' ? tiledKernel(cfg, o) : registerKernel(cfg, o);
 }

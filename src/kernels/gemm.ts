@@ -40,7 +40,12 @@ const cfg = (
 /**
  * The tile configurations tried by tuneGemm. 'reg-*' read each thread's register block straight
  * from global memory (no workgroup memory, no barriers: fastest where a workgroup is a CPU thread,
- * as on lavapipe); 'tiled-*' are the classic two-level kernels (workgroup tile in var<workgroup>).
+ * as on lavapipe); 'tiled-*' are the classic two-level kernels (workgroup tile in var<workgroup>);
+ * 'sgr-*' are 'reg-*' whose A rows are loaded once per subgroup (invocation s loads row s, then
+ * subgroupBroadcast): on lavapipe every divergent load is a loop over the 8 lanes, so sharing A
+ * this way is about 3x faster (README, "GEMM kernels"). They need the 'subgroups' feature and a
+ * fixed subgroup size equal to WGX (gemmConfigSupported). The 'lane' and 'subgroup' kinds of
+ * gemm-wgsl.ts (single columns per lane) measured slower on lavapipe and have no entry here.
  * Ids: <kind>-<TM>x<TN>-w<WGX>x<WGY>[-k<BK>][-u<unroll>][-nk].
  */
 export const GEMM_CONFIGS: readonly GemmConfig[] = [
@@ -56,10 +61,34 @@ export const GEMM_CONFIGS: readonly GemmConfig[] = [
   cfg('reg-1x8-w32x1', 'register', 1, 8, 32, 1),
   cfg('reg-4x4-w8x1', 'register', 4, 4, 8, 1),
   cfg('reg-2x8-w8x1', 'register', 2, 8, 8, 1),
+  // subgroup-shared A (adapters with a fixed subgroup size of 8, e.g. lavapipe)
+  cfg('sgr-16x4-w8x1', 'subgroup-register', 16, 4, 8, 1),
+  cfg('sgr-32x4-w8x1', 'subgroup-register', 32, 4, 8, 1),
+  cfg('sgr-16x4-w8x1-nk', 'subgroup-register', 16, 4, 8, 1, { layoutB: 'nk' }),
+  cfg('sgr-8x4-w8x1', 'subgroup-register', 8, 4, 8, 1),
+  cfg('sgr-8x4-w8x1-nk', 'subgroup-register', 8, 4, 8, 1, { layoutB: 'nk' }),
 ];
 
-/** Default configurations before any tuning (picked from the lavapipe measurements in the README). */
+/** Kinds whose WGSL uses subgroupBroadcast and assumes one subgroup of exactly WGX invocations. */
+export function usesSubgroups(config: GemmConfig): boolean {
+  return config.kind === 'subgroup' || config.kind === 'subgroup-register';
+}
+
+/**
+ * Whether a configuration runs on this adapter: subgroup kinds need the 'subgroups' feature and a
+ * subgroup size pinned to WGX (min = max = WGX), since invocation s of the workgroup must be
+ * subgroup lane s for the broadcasts to hand out the right rows.
+ */
+export function gemmConfigSupported(ctx: GpuContext, config: GemmConfig): boolean {
+  if (!usesSubgroups(config)) return true;
+  const { subgroupMinSize, subgroupMaxSize } = ctx.report;
+  return ctx.hasSubgroups && subgroupMinSize === config.wgx && subgroupMaxSize === config.wgx && config.wgy === 1;
+}
+
+/** Default configurations before any tuning (picked from the lavapipe measurements in the README);
+ *  the subgroup one where the adapter supports it. */
 const DEFAULT_LARGE = 'reg-8x4-w8x1';
+const DEFAULT_LARGE_SUBGROUP = 'sgr-16x4-w8x1';
 const DEFAULT_SKINNY = 'reg-4x4-w8x1';
 
 /** Configurations worth trying for a shape: skinny shapes skip blocks far taller than m. */
@@ -310,10 +339,17 @@ export async function prepareGemm(
   requireF16(ctx, dtype);
   let chosen: GemmConfig;
   let splitK = shape.splitK;
-  if (config !== undefined) chosen = typeof config === 'string' ? findConfig(config) : config;
-  else {
+  if (config !== undefined) {
+    chosen = typeof config === 'string' ? findConfig(config) : config;
+    if (!gemmConfigSupported(ctx, chosen)) {
+      const { subgroupMinSize: lo, subgroupMaxSize: hi } = ctx.report;
+      throw new UserError(`GEMM config '${chosen.id}' needs the subgroups feature with subgroups of exactly ${chosen.wgx} invocations (this adapter: ${ctx.hasSubgroups ? `${lo ?? '?'}..${hi ?? '?'}` : 'no subgroups'})`);
+    }
+  } else {
     const tuned = tunedBest.get(cacheKey(ctx, shape, dtype));
-    chosen = tuned?.config ?? findConfig(shape.m <= SKINNY_MAX_M ? DEFAULT_SKINNY : DEFAULT_LARGE);
+    const large = findConfig(DEFAULT_LARGE_SUBGROUP);
+    const fallback = shape.m <= SKINNY_MAX_M ? findConfig(DEFAULT_SKINNY) : gemmConfigSupported(ctx, large) ? large : findConfig(DEFAULT_LARGE);
+    chosen = tuned?.config ?? fallback;
     if (splitK === undefined && tuned && shape.m <= SKINNY_MAX_M) splitK = tuned.splitK > 1 ? defaultSplitK(shape, chosen) : 1;
   }
   const inputs = makeInputs(ctx, shape, dtype, chosen.layoutB);
@@ -358,7 +394,7 @@ export interface GemmTuneOptions {
 export async function tuneGemm(ctx: GpuContext, shape: GemmShape, dtype: KernelDtype, opts: GemmTuneOptions = {}): Promise<GemmTuneResult> {
   validateShape(shape);
   requireF16(ctx, dtype);
-  const configs = opts.configs ?? candidateConfigs(shape);
+  const configs = (opts.configs ?? candidateConfigs(shape)).filter((c) => gemmConfigSupported(ctx, c));
   if (configs.length === 0) throw new UserError('tuneGemm: no configurations to try');
   const inputsByLayout = new Map<GemmLayoutB, GemmInputs>();
   const trials: GemmTrial[] = [];
