@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fitBandwidth, fitDispatchOverhead, fitRooflineClass, fitSaturating, weightedLeastSquares } from '../src/calibrate/fit.js';
 import { mulberry32 } from '../src/kernels/verify.js';
-import { fitClasses } from '../src/calibrate/profile.js';
+import { fitClasses, robustMax } from '../src/calibrate/profile.js';
 
 describe('least squares', () => {
   it('recovers a line exactly', () => {
@@ -92,6 +92,16 @@ describe('two-roof class fit', () => {
     expect(fit.workUnit).toBe('bytes');
     expect(fit.effMax).toBeCloseTo(truth.effM, 6);
     expect(() => fitRooflineClass('x', [])).toThrow(/no points/);
+  });
+});
+
+describe('compute ceiling', () => {
+  it('takes the highest median unless one lone median stands 25% above every other', () => {
+    expect(robustMax([42, 47, 48.5, 71.4, 3])).toBe(48.5);
+    expect(robustMax([42, 47, 48.5, 55])).toBe(55);
+    // two points cannot tell an outlier from a plateau
+    expect(robustMax([10, 30])).toBe(30);
+    expect(robustMax([])).toBe(0);
   });
 });
 

@@ -12,11 +12,11 @@ import { gemmCases } from '../src/kernels/gemm.js';
 
 /**
  * Bound on predicted / measured (either way) for the tiny configuration's prefill and decode step.
- * Measured on the 2-core development VM (lavapipe, other jobs running): 1.9x to 4.7x, the excess
- * from the attention-prefill fit's intercept, extrapolated far below the calibrated sequence
- * lengths (see the README's selfcheck section); a factor 10 leaves room for load swings.
+ * Measured on the 2-core development VM (lavapipe, committed profile): 0.75x to 1.09x over three
+ * runs (it was 1.9x to 4.7x before the norm / element-wise classes and the short-cache shapes);
+ * a factor 3 leaves room for the 2x load swings of a shared CI machine.
  */
-const RATIO_BOUND = 10;
+const RATIO_BOUND = 3;
 
 let ctx: GpuContext;
 let profile: Profile;

@@ -77,7 +77,7 @@ export interface SelfcheckResult {
 }
 
 export interface SelfcheckOptions {
-  /** timed repeats of the whole prefill + decode sequence (median kept); default 3 */
+  /** timed repeats of the whole prefill + decode sequence (median kept); default 5 */
   repeats?: number;
   seed?: number;
 }
@@ -136,7 +136,7 @@ function compareOps(phase: 'prefill' | 'decode', predicted: Map<string, number>,
 
 /** Predicts, runs and compares one configuration on the open adapter. */
 export async function selfcheckConfig(ctx: GpuContext, profile: Profile, config: MiniConfig, opts: SelfcheckOptions = {}): Promise<SelfcheckResult> {
-  const repeats = Math.max(1, Math.round(opts.repeats ?? 3));
+  const repeats = Math.max(1, Math.round(opts.repeats ?? 5));
   const seed = opts.seed ?? 1;
   const predicted = predictMini(profile, config);
   const weights = randomWeights(config, seed);

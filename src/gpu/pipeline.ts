@@ -95,9 +95,12 @@ async function compileChecked(
 }
 
 /** A bind group where binding i is buffers[i]. */
-export function bindBuffers(ctx: GpuContext, pipeline: GPUComputePipeline, buffers: GPUBuffer[], group = 0): GPUBindGroup {
+/** A whole buffer, or a range of one (offset a multiple of the device's storage offset alignment). */
+export type BufferRange = GPUBuffer | GPUBufferBinding;
+
+export function bindBuffers(ctx: GpuContext, pipeline: GPUComputePipeline, buffers: BufferRange[], group = 0): GPUBindGroup {
   return ctx.device.createBindGroup({
     layout: pipeline.getBindGroupLayout(group),
-    entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    entries: buffers.map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } })),
   });
 }

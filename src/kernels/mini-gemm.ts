@@ -6,7 +6,7 @@
  */
 import type { GpuContext } from '../gpu/device.js';
 import { createBuffer } from '../gpu/buffers.js';
-import { bindBuffers, createPipelineChecked, loadWgsl } from '../gpu/pipeline.js';
+import { bindBuffers, createPipelineChecked, loadWgsl, type BufferRange } from '../gpu/pipeline.js';
 import type { Dispatch } from '../gpu/timing.js';
 import type { Measurement } from '../profile/schema.js';
 import { grid, withElementType } from './common.js';
@@ -72,7 +72,7 @@ export interface GemmDispatches {
 /** C[m][n] = A[m][k] x B, f32, on the given buffers (B in config.layoutB). */
 export async function gemmDispatches(
   ctx: GpuContext,
-  a: GPUBuffer,
+  a: BufferRange,
   b: GPUBuffer,
   c: GPUBuffer,
   shape: { m: number; n: number; k: number },

@@ -10,7 +10,7 @@
  */
 import type { GpuContext } from '../gpu/device.js';
 import { createBuffer, readBuffer, uploadBuffer, DEFAULT_USAGE } from '../gpu/buffers.js';
-import { bindBuffers, createPipelineChecked, loadWgsl } from '../gpu/pipeline.js';
+import { bindBuffers, createPipelineChecked, loadWgsl, type BufferRange } from '../gpu/pipeline.js';
 import type { Dispatch } from '../gpu/timing.js';
 import { grid, paramsBuffer } from './common.js';
 import { gemmChoiceFromMeasurements, gemmConfigFor, gemmDispatches, weightLayout, type GemmChoice } from './mini-gemm.js';
@@ -105,7 +105,7 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
     const gemm = async (
       op: string,
       phase: string,
-      a: GPUBuffer,
+      a: BufferRange,
       wKey: string,
       data: Float32Array,
       out: GPUBuffer,
@@ -154,9 +154,18 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
         out.push(await elementwise('silu_mul', 'mini-silu-mul', { T, I4: c.ffn / 4 }, [gu, act], threads((T * c.ffn) / 4)));
         out.push(...(await gemm('down_proj', phase, act, `wdown${l}`, lw.wdown, delta, T, h, c.ffn)));
       }
-      // the last row only: its logits pick the next token
-      out.push(await elementwise('final_norm', 'mini-rmsnorm', { H4: h / 4, ADD: 1, ROWS: 1, ROW0: T - 1, EPS: RMS_EPS }, [x, delta, finalNorm, lastNormed], [1]));
-      out.push(...(await gemm('lm_head', phase, lastNormed, 'lmHead', weights.lmHead, logits, 1, c.vocab, h)));
+      // The final norm runs over every row, as serving engines do (vLLM normalises all hidden states,
+      // then gathers the sampled rows) and as src/perf costs it; the LM head reads the last row in
+      // place. Where that row's offset is not a legal storage binding offset, only the last row is
+      // normalised (a cheaper step than the predictor's).
+      const lastRow = (T - 1) * h * 4;
+      if (lastRow % ctx.device.limits.minStorageBufferOffsetAlignment === 0) {
+        out.push(await elementwise('final_norm', 'mini-rmsnorm', { H4: h / 4, ADD: 1, ROWS: T, EPS: RMS_EPS }, [x, delta, finalNorm, normed], threads(T)));
+        out.push(...(await gemm('lm_head', phase, { buffer: normed, offset: lastRow, size: h * 4 }, 'lmHead', weights.lmHead, logits, 1, c.vocab, h)));
+      } else {
+        out.push(await elementwise('final_norm', 'mini-rmsnorm', { H4: h / 4, ADD: 1, ROWS: 1, ROW0: T - 1, EPS: RMS_EPS }, [x, delta, finalNorm, lastNormed], [1]));
+        out.push(...(await gemm('lm_head', phase, lastNormed, 'lmHead', weights.lmHead, logits, 1, c.vocab, h)));
+      }
       out.push(await elementwise('sampling', 'mini-argmax', { VOCAB: c.vocab, T }, [logits, tokens, params], [1]));
       return out;
     };

@@ -86,7 +86,7 @@ export function registerSelfcheck(program: Command): void {
     .option('--vocab <n>', 'vocabulary size', parsePositiveInt)
     .option('--prompt <n>', 'prompt tokens (one prefill)', parsePositiveInt)
     .option('--decode <n>', 'decode steps', parseNonNegativeInt)
-    .option('--repeats <n>', 'timed repeats of prefill + decode (median kept)', parsePositiveInt, 3)
+    .option('--repeats <n>', 'timed repeats of prefill + decode (median kept)', parsePositiveInt, 5)
     .option('--seed <n>', 'seed of the random weights and prompt', parseNonNegativeInt, 1)
     .option('--adapter <name>', 'substring of the adapter name')
     .option('--json', 'print JSON')
