@@ -115,5 +115,13 @@ describe('selfcheck CLI', () => {
       expect(o.measuredS).toBeGreaterThanOrEqual(0);
     }
     expect(res.ops.reduce((a: number, o: { measuredS: number }) => a + o.measuredS, 0)).toBeGreaterThan(0);
+    // the profile's own mixbench and stream-copy cases re-timed before and after: speed ratios
+    for (const when of ['before', 'after']) {
+      for (const side of ['compute', 'memory']) {
+        const ratio = out.drift[when][side];
+        expect(ratio, `${when} ${side}`).toBeGreaterThan(0.05);
+        expect(ratio, `${when} ${side}`).toBeLessThan(20);
+      }
+    }
   });
 });

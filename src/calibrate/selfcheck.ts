@@ -225,3 +225,42 @@ export async function quickProfile(ctx: GpuContext, onProgress?: (p: SuiteProgre
     failures: result.failures,
   });
 }
+
+/** How fast the adapter runs now against when the profile was measured (ratio > 1: faster now). */
+export interface MachineDrift {
+  /** profile seconds / seconds now of the same compute-bound mixbench case */
+  compute: number | null;
+  /** the same for the profile's stream-copy case nearest 16 MiB */
+  memory: number | null;
+}
+
+/**
+ * Re-times one compute-bound and one memory-bound case of the profile, same kernel and shape. On a
+ * shared or throttling machine the speed drifts between calibration and selfcheck; the prediction
+ * is not rescaled by it (the profile is what it is), but the report says how far the machine moved.
+ */
+export async function measureDrift(ctx: GpuContext, profile: Profile): Promise<MachineDrift> {
+  const { prepareMixbench } = await import('../kernels/fma.js');
+  const { prepareStream, STREAM_VARIANTS, variantName } = await import('../kernels/stream.js');
+  const { timeIteration } = await import('../gpu/timing.js');
+  const ratio = async (run: import('../kernels/types.js').KernelRun, profileS: number): Promise<number | null> => {
+    try {
+      if (!(await run.verify()).ok) return null;
+      const t = await timeIteration(ctx, run.iteration, { repeats: 7, warmup: 1 });
+      return profileS / t.medianS;
+    } finally {
+      run.destroy();
+    }
+  };
+  const mix = profile.measurements
+    .filter((m) => m.kernel === 'mixbench-f32' && Number(m.shape.fmas) >= 64)
+    .sort((a, b) => Number(a.shape.fmas) - Number(b.shape.fmas))[0];
+  const copies = profile.measurements.filter((m) => m.kernel === 'stream-copy' && !m.shape.tuning && m.variant);
+  const target = 16 * 2 ** 20;
+  const copy = copies.sort((a, b) => Math.abs(Math.log(Number(a.shape.workingSetBytes) / target)) - Math.abs(Math.log(Number(b.shape.workingSetBytes) / target)))[0];
+  const variant = copy ? STREAM_VARIANTS.find((v) => variantName(v) === copy.variant) : undefined;
+  return {
+    compute: mix ? await ratio(await prepareMixbench(ctx, { elems: Number(mix.shape.elems), fmas: Number(mix.shape.fmas) }, 'f32'), mix.seconds) : null,
+    memory: copy && variant ? await ratio(await prepareStream(ctx, 'copy', { elems: Number(copy.shape.elems) }, variant), copy.seconds) : null,
+  };
+}

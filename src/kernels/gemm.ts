@@ -476,6 +476,9 @@ export function gemmCases(mode: 'quick' | 'full'): GemmShape[] {
     ...quick,
     { m: 1, n: 4096, k: 4096 },
     { m: 16, n: 4096, k: 4096 },
+    // short prompts (M 32-64) on small layers, where the skinny curve's compute side is used
+    { m: 32, n: 1024, k: 256 },
+    { m: 64, n: 512, k: 512 },
     { m: 768, n: 768, k: 768 },
     { m: 512, n: 512, k: 2048 },
     { m: 1024, n: 3072, k: 1024 },

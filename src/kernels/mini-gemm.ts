@@ -31,8 +31,10 @@ export interface GemmChoice {
 export function gemmChoiceFromMeasurements(measurements: readonly Measurement[] = []): GemmChoice {
   const pick = (cls: string): { config: GemmConfig; split: boolean } | null => {
     const counts = new Map<string, number>();
+    // the mini model computes in f32: the kernels the f32 points of the class used
+    const f32 = measurements.some((m) => m.kernelClass === cls && m.dtype === 'f32');
     for (const m of measurements) {
-      if (m.kernelClass !== cls || !m.variant) continue;
+      if (m.kernelClass !== cls || !m.variant || (f32 && m.dtype !== 'f32')) continue;
       counts.set(m.variant, (counts.get(m.variant) ?? 0) + 1);
     }
     const best = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];

@@ -5,7 +5,7 @@ import { readProfile, writeProfile } from '../../profile/io.js';
 import type { Profile } from '../../profile/schema.js';
 import { UserError } from '../../errors.js';
 import { findMiniConfig, MINI_CONFIGS, validateMiniConfig, type MiniConfig } from '../../kernels/transformer-config.js';
-import type { SelfcheckResult } from '../../calibrate/selfcheck.js';
+import type { MachineDrift, SelfcheckResult } from '../../calibrate/selfcheck.js';
 
 // the calibration suite (mathjs fits) loads when a selfcheck runs, not at CLI start-up
 const loadSelfcheck = () => import('../../calibrate/selfcheck.js');
@@ -66,7 +66,7 @@ function printResult(r: SelfcheckResult): void {
   process.stdout.write(formatTable(rows) + '\n');
   process.stdout.write(
     `wall clock: prefill ${formatSeconds(r.prefillS.wallS)}, decode step ${formatSeconds(r.decodeStepS.wallS)} ` +
-      `(steps measured by GPU timestamps around one pass; classes by one timestamped pass per kernel)\n`,
+      `(steps measured by GPU timestamps around one pass; classes by each kernel 4x in its own timestamped pass)\n`,
   );
 }
 
@@ -92,10 +92,12 @@ export function registerSelfcheck(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: SelfcheckOptions) => {
       const configs = configsFromOptions(opts);
-      const { quickProfile, relError, selfcheckConfig } = await loadSelfcheck();
+      const { measureDrift, quickProfile, relError, selfcheckConfig } = await loadSelfcheck();
       let profile: Profile | undefined = opts.profile ? readProfile(opts.profile) : undefined;
       const ctx = await openGpu({ adapter: opts.adapter, toggles: profile?.toggles ?? 'throughput' });
       const results: SelfcheckResult[] = [];
+      const none: MachineDrift = { compute: null, memory: null };
+      const drift = { before: none, after: none };
       try {
         if (!profile) {
           const bar = process.stderr.isTTY
@@ -112,10 +114,12 @@ export function registerSelfcheck(program: Command): void {
           }
           if (opts.saveProfile) writeProfile(opts.saveProfile, profile);
         }
+        drift.before = await measureDrift(ctx, profile);
         for (const config of configs) {
           if (process.stderr.isTTY && !opts.json) process.stderr.write(`selfcheck ${config.name}...\r`);
           results.push(await selfcheckConfig(ctx, profile, config, { repeats: opts.repeats, seed: opts.seed }));
         }
+        drift.after = await measureDrift(ctx, profile);
       } finally {
         ctx.close();
       }
@@ -123,6 +127,7 @@ export function registerSelfcheck(program: Command): void {
         printJson({
           device: profile.device.description,
           profileCreatedAt: profile.createdAt,
+          drift,
           results: results.map((r) => ({
             ...r,
             prefillS: { ...r.prefillS, error: relError(r.prefillS) },
@@ -132,6 +137,10 @@ export function registerSelfcheck(program: Command): void {
         return;
       }
       process.stdout.write(`${profile.device.description} (${profile.device.backend}); profile of ${profile.createdAt}\n`);
+      const x = (r: number | null) => (r === null ? 'n/a' : `x${r.toFixed(2)}`);
+      process.stdout.write(
+        `speed vs the profile's (its mixbench and stream-copy cases re-timed): before compute ${x(drift.before.compute)}, memory ${x(drift.before.memory)}; after compute ${x(drift.after.compute)}, memory ${x(drift.after.memory)}\n`,
+      );
       for (const r of results) printResult(r);
     });
 }
