@@ -7,7 +7,6 @@ import { memoryPlan, validTpDegrees, kvBytesForBatch } from '../perf/memory.js';
 import { peakFor, resolveTarget, type PerfTarget } from '../perf/target.js';
 import type { ModelSpec } from '../models/types.js';
 import { defaultPowerModel, profilePowerModel, type PowerDevice, type PowerModel } from '../energy/power.js';
-import { readProfile } from '../profile/io.js';
 import type { SimTarget } from './simulate.js';
 
 export interface AgentTargetOptions {
@@ -72,7 +71,7 @@ export function buildAgentTarget(options: AgentTargetOptions): AgentTarget {
   const tp = options.tp ?? chooseTp(options.model, perf, engineId, weightDtype, kvDtype, options.fitContextTokens ?? DEFAULT_FIT_CONTEXT_TOKENS);
   const ctx = createCostContext({ model: options.model, target: perf, engine, tp, weightDtype, kvDtype });
   // power measured on the profiled GPU (calibrate --power) wins over catalog figures named by --gpu
-  const measured = options.profile && !options.power ? readProfile(options.profile).power : undefined;
+  const measured = perf.measuredPower;
   const power = options.power ?? (measured ? profilePowerModel(measured, perf.id) : defaultPowerModel(powerDevice(perf, options.gpu)));
   return {
     sim: {

@@ -16,7 +16,10 @@ import { randomPrompt, randomWeights } from '../kernels/transformer-cpu.js';
 import { miniModelSpec, type MiniConfig } from '../kernels/transformer-config.js';
 import { gemmChoiceFromMeasurements } from '../kernels/mini-gemm.js';
 import { attentionChoiceFromMeasurements } from '../kernels/mini-attention.js';
-import { runOnce } from '../gpu/timing.js';
+import { runOnce, timeIteration } from '../gpu/timing.js';
+import { prepareMixbench } from '../kernels/fma.js';
+import { prepareStream, STREAM_VARIANTS, variantName } from '../kernels/stream.js';
+import type { KernelRun } from '../kernels/types.js';
 import { timeKernels, timeStep } from './selfcheck-timing.js';
 import { runSuite, type SuiteProgress } from './runner.js';
 import { buildProfile } from './profile.js';
@@ -240,10 +243,7 @@ export interface MachineDrift {
  * is not rescaled by it (the profile is what it is), but the report says how far the machine moved.
  */
 export async function measureDrift(ctx: GpuContext, profile: Profile): Promise<MachineDrift> {
-  const { prepareMixbench } = await import('../kernels/fma.js');
-  const { prepareStream, STREAM_VARIANTS, variantName } = await import('../kernels/stream.js');
-  const { timeIteration } = await import('../gpu/timing.js');
-  const ratio = async (run: import('../kernels/types.js').KernelRun, profileS: number): Promise<number | null> => {
+  const ratio = async (run: KernelRun, profileS: number): Promise<number | null> => {
     try {
       if (!(await run.verify()).ok) return null;
       const t = await timeIteration(ctx, run.iteration, { repeats: 7, warmup: 1 });

@@ -95,12 +95,13 @@ export function createCostContext(options: CostContextOptions): CostContext {
   };
   /**
    * A fitted class: its primary curve bounds its roof, the other roof takes the class's secondary
-   * curve where both were fitted, else the fallback (GEMM efficiency with no ramp, or the memory curve).
+   * curve where both were fitted, else a fallback: the memory curve, or on the compute side
+   * `computeEffMax` with no ramp (a class fitted in bytes has no measured compute ramp-up).
    */
-  const setClass = (kind: number, peak: number, cls: ClassCurve, computeFactor: number, memoryFactor: number) => {
+  const setClass = (kind: number, peak: number, cls: ClassCurve, computeFactor: number, memoryFactor: number, computeEffMax: number) => {
     const other = cls.secondary?.curve;
     if (cls.unit === 'flops') set(kind, peak, cls.curve, computeFactor, other ?? target.memory, memoryFactor);
-    else set(kind, peak, other ?? { effMax: gemmCurve(hDt).effMax, halfWork: 0 }, computeFactor, cls.curve, memoryFactor);
+    else set(kind, peak, other ?? { effMax: computeEffMax, halfWork: 0 }, computeFactor, cls.curve, memoryFactor);
   };
   const gf = engine.gemmFactor.value;
   const mf = engine.memoryFactor.value;
@@ -109,12 +110,11 @@ export function createCostContext(options: CostContextOptions): CostContext {
   // unquantized GEMMs (LM head, router) and attention run in the activation format
   const hDt = weightDtype === 'fp16' || weightDtype === 'fp32' ? weightDtype : 'bf16';
   const gemmCurve = (dt: typeof wDt) => target.gemm[dt] ?? target.gemm.default;
-  // a skinny-GEMM class fitted in FLOPs bounds the compute side; one fitted in bytes the memory side
+  // GEMMs with few rows take the skinny-GEMM class where the target has one, else the GEMM curve
   const setSkinny = (kind: number, dt: typeof wDt) => {
     const skinny = target.gemmSkinny;
-    if (!skinny) set(kind, peakFor(target, dt), gemmCurve(dt), gf, target.memory, mf);
-    else if (skinny.unit === 'flops' || skinny.secondary) setClass(kind, peakFor(target, dt), skinny, gf, mf);
-    else set(kind, peakFor(target, dt), { effMax: gemmCurve(dt).effMax, halfWork: 0 }, gf, skinny.curve, mf);
+    if (skinny) setClass(kind, peakFor(target, dt), skinny, gf, mf, gemmCurve(dt).effMax);
+    else set(kind, peakFor(target, dt), gemmCurve(dt), gf, target.memory, mf);
   };
   set(K_GEMM, peakFor(target, wDt), gemmCurve(wDt), gf, target.memory, mf);
   setSkinny(K_GEMM_SKINNY, wDt);
@@ -126,17 +126,15 @@ export function createCostContext(options: CostContextOptions): CostContext {
   ] as const) {
     // a class fitted in FLOPs bounds the compute side; one fitted in bytes the memory side (a
     // streaming class such as decode attention has no GEMM ramp-up on its compute side)
-    setClass(kind, peakFor(target, hDt), cls, af, cls.unit === 'flops' ? mf : mf * af);
+    setClass(kind, peakFor(target, hDt), cls, af, cls.unit === 'flops' ? mf : mf * af, gemmCurve(hDt).effMax);
   }
   // element-wise kernels and norms run on the vector units; where the profile measured them, their
   // own curves apply (launch-bound small kernels), else they are costed as streams
   const vectorPeak = target.peakFlopsPerS.fp32 ?? peakFor(target, hDt);
-  const elementwise = target.elementwise;
-  if (elementwise) setClass(K_ELEM, vectorPeak, elementwise, 1, mf);
-  else set(K_ELEM, vectorPeak, { effMax: 1, halfWork: 0 }, 1, target.memory, mf);
-  const norm = target.norm ?? elementwise;
-  if (norm) setClass(K_NORM, vectorPeak, norm, 1, mf);
-  else set(K_NORM, vectorPeak, { effMax: 1, halfWork: 0 }, 1, target.memory, mf);
+  const setVector = (kind: number, cls: ClassCurve | null) =>
+    cls ? setClass(kind, vectorPeak, cls, 1, mf, 1) : set(kind, vectorPeak, { effMax: 1, halfWork: 0 }, 1, target.memory, mf);
+  setVector(K_ELEM, target.elementwise);
+  setVector(K_NORM, target.norm ?? target.elementwise);
   return {
     model,
     target,

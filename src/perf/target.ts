@@ -1,5 +1,5 @@
 import type { AcceleratorSpec, Dtype, ReferenceEfficiency } from '../hardware/types.js';
-import type { Fit, Profile } from '../profile/schema.js';
+import type { Fit, Profile, ProfilePower } from '../profile/schema.js';
 import { UserError } from '../errors.js';
 import { getAccelerator, referenceEfficiency } from '../hardware/index.js';
 import { readProfile } from '../profile/io.js';
@@ -67,6 +67,8 @@ export interface PerfTarget {
   /** passed through for the energy model */
   tdpW: number | null;
   idlePowerW: number | null;
+  /** the power model measured on this device (`calibrate --power`), where the profile has one */
+  measuredPower: ProfilePower | null;
   /** where the figures come from */
   sources: string[];
 }
@@ -116,6 +118,7 @@ export function targetFromAccelerator(spec: AcceleratorSpec, refEff: ReferenceEf
         : { kind: ic.kind, bytesPerS: ic.bytesPerS.value, latencyS: ic.latencyS.value, maxGpus: ic.maxGpus },
     tdpW: spec.tdpW.value,
     idlePowerW: spec.idlePowerW.value,
+    measuredPower: null,
     sources: [
       `peaks: ${spec.peakFlopsPerS.bf16?.source ?? spec.memoryBytesPerS.source}`,
       `bandwidth: ${spec.memoryBytesPerS.source}`,
@@ -197,6 +200,7 @@ export function targetFromProfile(profile: Profile, options: ProfileTargetOption
     interconnect: null,
     tdpW: profile.power?.model.tdpW ?? null,
     idlePowerW: profile.power?.model.idleW ?? null,
+    measuredPower: profile.power ?? null,
     sources: [`calibrated profile (${profile.timing}, ${profile.toggles}) created ${profile.createdAt}`],
   };
 }
