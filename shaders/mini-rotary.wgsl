@@ -3,6 +3,9 @@
 // (the contiguous layout the attention kernels read) and rotates k in place in qkv.
 // cos/sin come from a table computed in float64 on the host: WGSL sin/cos are only accurate
 // near [-pi, pi], and positions reach thousands of radians.
+// Invocation = (token, element of the half head); it loops over the heads, so each table entry is
+// read once per token rather than once per head (on lavapipe every lane-varying load costs one
+// access per lane: the table read per head cost half as much again as the data).
 override T: u32;
 override QH: u32;
 override KVH: u32;
@@ -19,23 +22,22 @@ struct Step { pos0: u32, kvLen: u32, pad0: u32, pad1: u32 }
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
-  let heads = QH + KVH;
-  if (i >= T * heads * HD2) { return; }
+  if (i >= T * HD2) { return; }
   let e = i % HD2;
-  let hh = (i / HD2) % heads;
-  let t = i / (HD2 * heads);
+  let t = i / HD2;
   let hd = 2u * HD2;
   let cs = rope[(step.pos0 + t) * HD2 + e];
-  let row = t * (QH + 2u * KVH) * hd;
-  if (hh < QH) {
-    let src = row + hh * hd + e;
+  let row = t * (QH + 2u * KVH) * hd + e;
+  for (var h = 0u; h < QH; h++) {
+    let src = row + h * hd;
     let x1 = qkv[src];
     let x2 = qkv[src + HD2];
-    let dst = (t * QH + hh) * hd + e;
+    let dst = (t * QH + h) * hd + e;
     q[dst] = x1 * cs.x - x2 * cs.y;
     q[dst + HD2] = x2 * cs.x + x1 * cs.y;
-  } else {
-    let src = row + QH * hd + (hh - QH) * hd + e;
+  }
+  for (var h = 0u; h < KVH; h++) {
+    let src = row + (QH + h) * hd;
     let x1 = qkv[src];
     let x2 = qkv[src + HD2];
     qkv[src] = x1 * cs.x - x2 * cs.y;

@@ -182,6 +182,52 @@ describe('attention kernels on the adapter', () => {
     });
   }
 
+  // 'lanes': one subgroup per workgroup; G x bk capped at 64 score registers; head dims that are
+  // no multiple of 8; caches that end inside a block; several sequences and splits
+  const lanesDecode = [
+    { shape: { batch: 1, kvLen: 1, numHeads: 2, numKvHeads: 2, headDim: 64 }, bk: 16, variant: 'lanes-bk16-splits1' },
+    { shape: { batch: 2, kvLen: 130, numHeads: 10, numKvHeads: 2, headDim: 64, splits: 3 }, bk: 16, variant: 'lanes-bk12-splits3' },
+    { shape: { batch: 1, kvLen: 333, numHeads: 16, numKvHeads: 1, headDim: 128 }, bk: 16, variant: 'lanes-bk4-splits28' },
+    { shape: { batch: 3, kvLen: 77, numHeads: 4, numKvHeads: 4, headDim: 20 }, bk: 32, variant: 'lanes-bk32-splits3' },
+    { shape: { batch: 1, kvLen: 700, numHeads: 8, numKvHeads: 2, headDim: 256 }, bk: 16, variant: 'lanes-bk16-splits15' },
+  ];
+  for (const { shape, bk, variant } of lanesDecode) {
+    it(`decode 'lanes' (bk ${bk}) matches the float64 reference: ${JSON.stringify(shape)}`, async (t) => {
+      if (!lanesSupported(ctx)) t.skip();
+      const run = await prepareAttentionDecode(ctx, shape, 'f32', { kind: 'lanes', bk, targetWorkgroups: 32 });
+      try {
+        expect(run.variant).toBe(variant);
+        const r = await run.verify();
+        expect(r.relError).toBeLessThan(1e-4);
+        expect(r.ok).toBe(true);
+      } finally {
+        run.destroy();
+      }
+    });
+  }
+
+  it("decode 'lanes' with f16 inputs where the adapter has shader-f16", async (t) => {
+    if (!lanesSupported(ctx) || !ctx.hasF16) t.skip();
+    const run = await prepareAttentionDecode(ctx, { batch: 1, kvLen: 150, numHeads: 4, numKvHeads: 1, headDim: 64 }, 'f16', { kind: 'lanes', bk: 16, targetWorkgroups: 32 });
+    try {
+      const r = await run.verify();
+      expect(r.relError).toBeLessThan(1e-2);
+      expect(r.ok).toBe(true);
+    } finally {
+      run.destroy();
+    }
+  });
+
+  it("decode 'lanes' falls back to the portable kernel without subgroups of 8", async () => {
+    const run = await prepareAttentionDecode(ctx, { batch: 1, kvLen: 90, numHeads: 4, numKvHeads: 2, headDim: 64 }, 'f32', { kind: 'lanes', bk: 16, targetWorkgroups: 32 });
+    try {
+      expect(run.variant).toMatch(lanesSupported(ctx) ? /^lanes-bk16-/ : /^bk64-/);
+      expect((await run.verify()).ok).toBe(true);
+    } finally {
+      run.destroy();
+    }
+  });
+
   it('f16 inputs where the adapter has shader-f16', async (t) => {
     if (!ctx.hasF16) t.skip();
     const dtype: KernelDtype = 'f16';

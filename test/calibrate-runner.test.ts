@@ -39,20 +39,29 @@ const tiny: SuiteFamily[] = [
 
 describe('calibration runner', () => {
   it('runs a suite and builds a valid profile', async () => {
-    const progress: number[] = [];
-    const result = await runSuite(ctx, { mode: 'quick', familyList: tiny, timing: fast, onProgress: (p) => progress.push(p.done) });
+    const progress: { done: number; total: number; label: string }[] = [];
+    const result = await runSuite(ctx, { mode: 'quick', familyList: tiny, timing: fast, onProgress: (p) => progress.push(p) });
     expect(result.failures).toEqual([]);
     expect(result.measurements).toHaveLength(10);
-    expect(progress[progress.length - 1]).toBe(10);
+    // every case is small: kept alive and timed in 3 rounds (10 cases + 2 x 10 re-timings)
+    expect(progress[progress.length - 1]).toMatchObject({ done: 30, total: 30 });
+    expect(progress.some((p) => p.label.startsWith('round 3/3: '))).toBe(true);
     for (const m of result.measurements) {
       expect(m.verified).toBe(true);
       expect(m.seconds).toBeGreaterThan(0);
       expect(m.minSeconds).toBeLessThanOrEqual(m.seconds);
+      expect(m.repeats).toBe(3 * fast.repeats);
     }
     const profile = buildProfile(ctx.report, ctx.toggles, result.timingMethod, result.measurements, { mode: 'quick', version: 'test', elapsedS: result.elapsedS, failures: [] });
     expect(() => parseProfile(profile)).not.toThrow();
     expect(profile.ceilings.fmaF32FlopsPerS).toBeGreaterThan(0);
     expect(Object.keys(profile.fits)).toContain('stream');
+  });
+
+  it('times each case once with rounds: 1', async () => {
+    const result = await runSuite(ctx, { mode: 'quick', familyList: tiny.slice(0, 1), timing: fast, rounds: 1 });
+    expect(result.measurements).toHaveLength(2);
+    for (const m of result.measurements) expect(m.repeats).toBe(fast.repeats);
   });
 
   it('keeps no timing for a kernel that fails verification', async () => {

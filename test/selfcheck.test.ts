@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openGpu, type GpuContext } from '../src/gpu/device.js';
 import { readProfile, writeProfile } from '../src/profile/io.js';
 import type { Profile } from '../src/profile/schema.js';
-import { predictMini, quickProfile, relError, selfcheckConfig, opClass } from '../src/calibrate/selfcheck.js';
+import { predictMini, quickProfile, relError, selfcheckConfig, selfcheckConfigs, opClass } from '../src/calibrate/selfcheck.js';
 import { findMiniConfig, MINI_CONFIGS } from '../src/kernels/transformer-config.js';
 import { gemmCases } from '../src/kernels/gemm.js';
 
@@ -75,6 +75,15 @@ describe('selfcheck', () => {
       const ratio = 1 + relError(step);
       expect(Math.max(ratio, 1 / ratio), JSON.stringify(step)).toBeLessThan(RATIO_BOUND);
     }
+  });
+  it('takes turns across configurations: each gets every repeat, in rounds', async () => {
+    const tiny = findMiniConfig('tiny');
+    const other = { ...tiny, name: 'tiny-deeper', layers: 3, decode: 2 };
+    const labels: string[] = [];
+    const rs = await selfcheckConfigs(ctx, profile, [tiny, other], { repeats: 2, onProgress: (p) => labels.push(p.label) });
+    expect(rs.map((r) => [r.config.name, r.repeats])).toEqual([['tiny', 2], ['tiny-deeper', 2]]);
+    expect(labels.slice(0, 4)).toEqual(['tiny repeat 1/2', 'tiny-deeper repeat 1/2', 'tiny repeat 2/2', 'tiny-deeper repeat 2/2']);
+    expect(rs[1].dispatches.decodeStep).toBeGreaterThan(rs[0].dispatches.decodeStep);
   });
 });
 

@@ -54,6 +54,15 @@ describe('mini transformer on the GPU', () => {
     expect(r.tokens, `seed ${seed}`).toEqual(r.want);
   });
 
+  it("matches with the 'lanes' attention kernels (subgroups of 8) where the adapter has them", async () => {
+    const config: MiniConfig = { name: 'odd-lanes', layers: 2, hidden: 120, heads: 6, kvHeads: 2, ffn: 96, vocab: 97, prompt: 19, decode: 4 };
+    const seed = (Math.random() * 2 ** 31) >>> 0;
+    const attention = { prefill: { kind: 'lanes' as const, br: 8, bc: 16 }, decode: { kind: 'lanes' as const, bk: 16, targetWorkgroups: 32 } };
+    const r = await checkAgainstCpu(config, seed, { attention });
+    for (const e of r.errors) expect(e, `seed ${seed}`).toBeLessThan(1e-3);
+    expect(r.tokens, `seed ${seed}`).toEqual(r.want);
+  });
+
   it('refuses impossible configurations with one line', () => {
     const base = findMiniConfig('tiny');
     const bad: [Partial<MiniConfig>, RegExp][] = [

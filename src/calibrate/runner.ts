@@ -1,6 +1,10 @@
 /**
  * Runs suite cases: prepare -> verify (an unverified kernel's timing is never kept) -> time ->
  * Measurement. Failures are collected, not thrown, so one bad kernel does not lose the run.
+ * Cases small enough to keep are timed again in later rounds over the whole suite, and their time
+ * is the median of the rounds' medians: on a shared machine whose speed moves for seconds at a
+ * time (the CI VM: up to 2x), back-to-back repeats all land in the same fast or slow stretch, while
+ * rounds minutes apart do not.
  */
 import type { GpuContext } from '../gpu/device.js';
 import { timeCommands, timeIteration, type Timing, type TimingOptions } from '../gpu/timing.js';
@@ -23,8 +27,11 @@ export interface RunSuiteOptions {
   /** run these families instead of the registry's (tests, custom suites) */
   familyList?: SuiteFamily[];
   timing?: TimingOptions;
+  /** timing rounds over the suite (default ROUNDS); a case is timed in each round it is kept alive for */
+  rounds?: number;
   onProgress?(p: SuiteProgress): void;
-  /** called after each verified case with the seconds in which its timed runs kept the GPU busy (power sampling) */
+  /** called after each verified case with the seconds in which its timed runs kept the GPU busy
+   *  (power sampling; first round only) */
   onCaseWindow?(w: CaseWindow): void;
 }
 
@@ -58,6 +65,13 @@ export interface SuiteResult {
 
 export { defaultTiming };
 
+/** Timing rounds over the suite by default. */
+export const ROUNDS = 3;
+/** Cases moving more than this per invocation are timed once (their buffers are not kept alive). */
+const KEEP_MAX_BYTES = 128 * 2 ** 20;
+/** Most bytes (by the cases' per-invocation traffic) kept alive for later rounds. */
+const KEEP_TOTAL_BYTES = 2 ** 30;
+
 function isCommandRun(run: AnyKernelRun): run is CommandKernelRun {
   return typeof (run as Partial<CommandKernelRun>).encode === 'function';
 }
@@ -68,8 +82,9 @@ export async function runCase(
   c: SuiteCase,
   timing: TimingOptions = {},
   onWindow?: (w: CaseWindow) => void,
-): Promise<CaseResult & { timing?: Timing }> {
-  let run: AnyKernelRun;
+  keep?: (run: AnyKernelRun) => boolean,
+): Promise<CaseResult & { timing?: Timing; kept?: AnyKernelRun }> {
+  let run: AnyKernelRun | undefined;
   try {
     run = await c.prepare(ctx);
   } catch (err) {
@@ -81,11 +96,7 @@ export async function runCase(
       const last = ctx.errors.length ? ` (device: ${ctx.errors[ctx.errors.length - 1]})` : '';
       return { id: c.id, family: c.family, error: `verification failed: relError ${v.relError}${last}` };
     }
-    const opts = { ...timing, ...c.timing };
-    const startS = performance.now() / 1000;
-    const t = isCommandRun(run)
-      ? await timeCommands(ctx, run.encode, opts)
-      : await timeIteration(ctx, run.iteration, opts);
+    const t = await timeRun(ctx, c, run, timing, onWindow);
     const measurement: Measurement = {
       kernel: run.kernel,
       kernelClass: run.kernelClass,
@@ -100,23 +111,42 @@ export async function runCase(
       verified: true,
       ...(run.variant ? { variant: run.variant } : {}),
     };
-    onWindow?.({
-      id: c.id,
-      family: c.family,
-      ...(run.kernelClass ? { kernelClass: run.kernelClass } : {}),
-      dtype: run.dtype,
-      startS,
-      endS: performance.now() / 1000,
-      flops: run.flops,
-      bytes: run.bytes,
-      seconds: t.medianS,
-    });
+    if (keep?.(run)) {
+      const kept = run;
+      run = undefined;
+      return { id: c.id, family: c.family, measurement, timing: t, kept };
+    }
     return { id: c.id, family: c.family, measurement, timing: t };
   } catch (err) {
     return { id: c.id, family: c.family, error: `run failed: ${err instanceof Error ? err.message : String(err)}` };
   } finally {
-    run.destroy();
+    run?.destroy();
   }
+}
+
+/** Times a verified run once (one round) and reports the window of its timed passes. */
+async function timeRun(ctx: GpuContext, c: SuiteCase, run: AnyKernelRun, timing: TimingOptions, onWindow?: (w: CaseWindow) => void): Promise<Timing> {
+  const opts = { ...timing, ...c.timing };
+  const startS = performance.now() / 1000;
+  const t = isCommandRun(run) ? await timeCommands(ctx, run.encode, opts) : await timeIteration(ctx, run.iteration, opts);
+  onWindow?.({
+    id: c.id,
+    family: c.family,
+    ...(run.kernelClass ? { kernelClass: run.kernelClass } : {}),
+    dtype: run.dtype,
+    startS,
+    endS: performance.now() / 1000,
+    flops: run.flops,
+    bytes: run.bytes,
+    seconds: t.medianS,
+  });
+  return t;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
 }
 
 /** Plans and runs every family for a mode. */
@@ -128,16 +158,26 @@ export async function runSuite(ctx: GpuContext, opts: RunSuiteOptions): Promise<
   let total = 0;
   let done = 0;
   const report = (label: string) => opts.onProgress?.({ done, total, label });
+  const rounds = Math.max(1, Math.round(opts.rounds ?? ROUNDS));
+  // runs kept alive for the later rounds, with their result and the medians of the rounds so far
+  const alive: { c: SuiteCase; run: AnyKernelRun; result: CaseResult; medians: number[]; minS: number; repeats: number }[] = [];
+  let aliveBytes = 0;
+  const keep = (run: AnyKernelRun): boolean => {
+    if (rounds < 2 || run.bytes > KEEP_MAX_BYTES || aliveBytes + run.bytes > KEEP_TOTAL_BYTES) return false;
+    aliveBytes += run.bytes;
+    return true;
+  };
   const measure = async (c: SuiteCase): Promise<CaseResult> => {
     report(c.id);
     const t0 = performance.now();
-    const r = await runCase(ctx, c, timing, opts.onCaseWindow);
-    const { timing: _t, ...rest } = r as CaseResult & { timing?: Timing };
-    const kept: CaseResult = { ...rest, elapsedS: (performance.now() - t0) / 1000 };
-    results.push(kept);
+    const r = await runCase(ctx, c, timing, opts.onCaseWindow, keep);
+    const { timing: t, kept: run, ...rest } = r;
+    const result: CaseResult = { ...rest, elapsedS: (performance.now() - t0) / 1000 };
+    results.push(result);
+    if (run && t) alive.push({ c, run, result, medians: [t.medianS], minS: t.minS, repeats: t.repeats });
     done++;
     report(c.id);
-    return kept;
+    return result;
   };
   // Plan everything first (tuning runs count as they happen) so the bar knows its length early.
   const planned: SuiteCase[] = [];
@@ -158,7 +198,36 @@ export async function runSuite(ctx: GpuContext, opts: RunSuiteOptions): Promise<
       results.push({ id: `${family.name} (plan)`, family: family.name, error: err instanceof Error ? err.message : String(err) });
     }
   }
-  for (const c of planned) await measure(c);
+  try {
+    for (const c of planned) await measure(c);
+    total += (rounds - 1) * alive.length;
+    for (let round = 2; round <= rounds; round++) {
+      for (const a of alive) {
+        const label = `round ${round}/${rounds}: ${a.c.id}`;
+        report(label);
+        const t0 = performance.now();
+        try {
+          // no power window: later rounds hop between cases faster than a power sensor settles
+          const t = await timeRun(ctx, a.c, a.run, timing);
+          a.medians.push(t.medianS);
+          a.minS = Math.min(a.minS, t.minS);
+          a.repeats += t.repeats;
+        } catch (err) {
+          // a later round that fails leaves the earlier rounds' time standing
+          opts.onProgress?.({ done, total, label: `${label} failed: ${err instanceof Error ? err.message : String(err)}` });
+        }
+        a.result.elapsedS = (a.result.elapsedS ?? 0) + (performance.now() - t0) / 1000;
+        done++;
+        report(label);
+      }
+    }
+    for (const a of alive) {
+      const m = a.result.measurement!;
+      a.result.measurement = { ...m, seconds: median(a.medians), minSeconds: a.minS, repeats: a.repeats };
+    }
+  } finally {
+    for (const a of alive) a.run.destroy();
+  }
   const familySeconds: Record<string, number> = {};
   for (const r of results) familySeconds[r.family] = (familySeconds[r.family] ?? 0) + (r.elapsedS ?? 0);
   return {

@@ -67,16 +67,18 @@ export interface KernelTimes {
 }
 
 /**
- * Runs each dispatch in its own timestamped pass (in order, one submit), `repeat` times back to
- * back inside that pass, then empty passes. A pass costs more than a dispatch inside one (on
- * lavapipe about 0.1 ms against tens of us), so the median empty pass is subtracted and the rest
- * divided by `repeat`: what is left is the kernel as it runs among others inside a step's pass
- * (repeating amortises what the first dispatch of a pass pays, as the calibration's timing does).
+ * Runs each dispatch in its own timestamped pass (in order, one submit), repeated back to back
+ * inside that pass (`repeat`: one count for all, or one per dispatch), then empty passes. A pass
+ * costs more than a dispatch inside one (on lavapipe about 0.1 ms against tens of us), so the median
+ * empty pass is subtracted and the rest divided by the repeat count: what is left is the kernel as it
+ * runs among others inside a step's pass (repeating amortises what the first dispatch of a pass
+ * pays, as the calibration's timing does).
  */
-export async function timeKernels(ctx: GpuContext, dispatches: readonly Dispatch[], repeat = 1): Promise<KernelTimes> {
+export async function timeKernels(ctx: GpuContext, dispatches: readonly Dispatch[], repeat: number | readonly number[] = 1): Promise<KernelTimes> {
   if (!ctx.hasTimestamps) throw new Error('per-kernel timing needs the timestamp-query feature');
   const { device } = ctx;
   const kernels = dispatches.length;
+  const repeats = dispatches.map((_, i) => Math.max(1, Math.round(typeof repeat === 'number' ? repeat : (repeat[i] ?? 1))));
   const n = kernels + EMPTY_PASSES;
   const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * n });
   const resolve = device.createBuffer({ size: 16 * n, usage: Usage.QUERY_RESOLVE | Usage.COPY_SRC });
@@ -85,7 +87,7 @@ export async function timeKernels(ctx: GpuContext, dispatches: readonly Dispatch
     const encoder = device.createCommandEncoder();
     for (let i = 0; i < n; i++) {
       const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-      if (i < kernels) for (let r = 0; r < repeat; r++) encode(pass, dispatches[i]);
+      if (i < kernels) for (let r = 0; r < repeats[i]; r++) encode(pass, dispatches[i]);
       pass.end();
     }
     encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
@@ -97,10 +99,24 @@ export async function timeKernels(ctx: GpuContext, dispatches: readonly Dispatch
     const raw = Array.from({ length: n }, (_, i) => Math.max(0, Number(t[2 * i + 1] - t[2 * i])) * 1e-9);
     const empty = raw.slice(kernels).sort((a, b) => a - b);
     const passOverheadS = empty[(empty.length - 1) >> 1];
-    return { seconds: raw.slice(0, kernels).map((s) => Math.max(0, s - passOverheadS) / repeat), passOverheadS };
+    return { seconds: raw.slice(0, kernels).map((s, i) => Math.max(0, s - passOverheadS) / repeats[i]), passOverheadS };
   } finally {
     querySet.destroy();
     resolve.destroy();
     readback.destroy();
   }
+}
+
+/** Shortest pass of repeats per kernel wanted, as the calibration times its kernels (minPassS). */
+export const KERNEL_PASS_S = 1e-3;
+/** Fewest and most repeats of one kernel in its pass. */
+export const KERNEL_REPEATS = { min: 4, max: 64 } as const;
+
+/**
+ * Repeats per dispatch so that each kernel's pass lasts about KERNEL_PASS_S, from a first timing:
+ * what the first dispatch of a pass pays (on lavapipe ~40 us, more than a small kernel itself)
+ * then weighs under 1/min of a long kernel and a few us on a short one.
+ */
+export function kernelRepeats(firstS: readonly number[]): number[] {
+  return firstS.map((s) => Math.min(KERNEL_REPEATS.max, Math.max(KERNEL_REPEATS.min, Math.ceil(KERNEL_PASS_S / Math.max(s, 1e-7)))));
 }

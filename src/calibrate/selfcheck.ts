@@ -20,7 +20,7 @@ import { runOnce, timeIteration } from '../gpu/timing.js';
 import { prepareMixbench } from '../kernels/fma.js';
 import { prepareStream, STREAM_VARIANTS, variantName } from '../kernels/stream.js';
 import type { KernelRun } from '../kernels/types.js';
-import { timeKernels, timeStep } from './selfcheck-timing.js';
+import { kernelRepeats, timeKernels, timeStep } from './selfcheck-timing.js';
 import { runSuite, type SuiteProgress } from './runner.js';
 import { buildProfile } from './profile.js';
 
@@ -42,9 +42,6 @@ export const OP_CLASSES: Record<string, string> = {
   silu_mul: 'elementwise',
   sampling: 'elementwise',
 };
-
-/** Each kernel runs this many times back to back in its timed pass (see timeKernels). */
-const PER_KERNEL_REPEAT = 4;
 
 export function opClass(op: string): string {
   return OP_CLASSES[op] ?? 'other';
@@ -80,9 +77,10 @@ export interface SelfcheckResult {
 }
 
 export interface SelfcheckOptions {
-  /** timed repeats of the whole prefill + decode sequence (median kept); default 5 */
+  /** timed repeats of the whole prefill + decode sequence (median kept); default 5 (the CLI: 7) */
   repeats?: number;
   seed?: number;
+  onProgress?(p: SuiteProgress): void;
 }
 
 export function relError(p: PredictedVsMeasured): number {
@@ -137,10 +135,14 @@ function compareOps(phase: 'prefill' | 'decode', predicted: Map<string, number>,
   return { detail, classes: [...classes.values()] };
 }
 
-/** Predicts, runs and compares one configuration on the open adapter. */
-export async function selfcheckConfig(ctx: GpuContext, profile: Profile, config: MiniConfig, opts: SelfcheckOptions = {}): Promise<SelfcheckResult> {
-  const repeats = Math.max(1, Math.round(opts.repeats ?? 5));
-  const seed = opts.seed ?? 1;
+/** One configuration's model on the GPU, timed one repeat at a time (see selfcheckConfigs). */
+interface ConfigCheck {
+  runRepeat(): Promise<void>;
+  result(): SelfcheckResult;
+  destroy(): void;
+}
+
+async function prepareCheck(ctx: GpuContext, profile: Profile, config: MiniConfig, seed: number): Promise<ConfigCheck> {
   const predicted = predictMini(profile, config);
   const weights = randomWeights(config, seed);
   const prompt = randomPrompt(config, seed);
@@ -148,20 +150,33 @@ export async function selfcheckConfig(ctx: GpuContext, profile: Profile, config:
     gemm: gemmChoiceFromMeasurements(profile.measurements),
     attention: attentionChoiceFromMeasurements(profile.measurements),
   });
+  // warm-up: first use of every pipeline and buffer; then a first per-kernel timing sizes each
+  // kernel's repeats in its timed pass (kernelRepeats)
+  let prefillRepeats: number[] = [];
+  const decodeRepeats: number[][] = [];
   try {
-    // warm-up: first use of every pipeline and buffer
     model.setPrompt(prompt);
     await runOnce(ctx, model.prefill);
     for (const d of model.decode) await runOnce(ctx, d);
-
-    const prefillGpu: number[] = [];
-    const prefillWall: number[] = [];
-    const decodeGpu: number[][] = model.decode.map(() => []);
-    const decodeWall: number[][] = model.decode.map(() => []);
-    const prefillOps: Map<string, number>[] = [];
-    const decodeOps: Map<string, number>[][] = model.decode.map(() => []);
-    const passOverhead: number[] = [];
-    for (let r = 0; r < repeats; r++) {
+    if (ctx.hasTimestamps) {
+      model.setPrompt(prompt);
+      prefillRepeats = kernelRepeats((await timeKernels(ctx, model.prefill)).seconds);
+      for (const d of model.decode) decodeRepeats.push(kernelRepeats((await timeKernels(ctx, d)).seconds));
+    }
+  } catch (err) {
+    model.destroy();
+    throw err;
+  }
+  const prefillGpu: number[] = [];
+  const prefillWall: number[] = [];
+  const decodeGpu: number[][] = model.decode.map(() => []);
+  const decodeWall: number[][] = model.decode.map(() => []);
+  const prefillOps: Map<string, number>[] = [];
+  const decodeOps: Map<string, number>[][] = model.decode.map(() => []);
+  const passOverhead: number[] = [];
+  let repeats = 0;
+  return {
+    async runRepeat() {
       // whole steps, one pass each
       model.setPrompt(prompt);
       const p = await timeStep(ctx, model.prefill);
@@ -175,47 +190,88 @@ export async function selfcheckConfig(ctx: GpuContext, profile: Profile, config:
       // the same sequence kernel by kernel
       if (ctx.hasTimestamps) {
         model.setPrompt(prompt);
-        const pk = await timeKernels(ctx, model.prefill, PER_KERNEL_REPEAT);
+        const pk = await timeKernels(ctx, model.prefill, prefillRepeats);
         passOverhead.push(pk.passOverheadS);
         prefillOps.push(byOp(model.prefill, pk.seconds));
         for (let i = 0; i < model.decode.length; i++) {
-          const dk = await timeKernels(ctx, model.decode[i], PER_KERNEL_REPEAT);
+          const dk = await timeKernels(ctx, model.decode[i], decodeRepeats[i]);
           passOverhead.push(dk.passOverheadS);
           decodeOps[i].push(byOp(model.decode[i], dk.seconds));
         }
       }
+      repeats++;
+    },
+    result() {
+      const medianOps = (runs: Map<string, number>[]): Map<string, number> => {
+        const out = new Map<string, number>();
+        if (runs.length === 0) return out;
+        for (const op of runs[0].keys()) out.set(op, median(runs.map((m) => m.get(op) ?? 0)));
+        return out;
+      };
+      const decodeMeasuredOps = new Map<string, number>();
+      for (const steps of decodeOps) {
+        for (const [op, s] of medianOps(steps)) decodeMeasuredOps.set(op, (decodeMeasuredOps.get(op) ?? 0) + s / decodeOps.length);
+      }
+      const pre = compareOps('prefill', sumOps([predicted.prefill]), medianOps(prefillOps));
+      const dec = config.decode > 0 ? compareOps('decode', sumOps(predicted.decode), decodeMeasuredOps) : { detail: [], classes: [] };
+      const total = (ops: OpCost[]) => ops.reduce((a, o) => a + o.seconds, 0);
+      return {
+        config,
+        prefillS: { predicted: total(predicted.prefill), measured: median(prefillGpu), wallS: median(prefillWall) },
+        decodeStepS: {
+          predicted: mean(predicted.decode.map(total)),
+          measured: mean(decodeGpu.map(median)),
+          wallS: mean(decodeWall.map(median)),
+        },
+        ops: [...pre.classes, ...dec.classes],
+        opsDetail: [...pre.detail, ...dec.detail],
+        gemmVariants: model.gemmVariants,
+        dispatches: { prefill: model.prefill.length, decodeStep: model.decode[0]?.length ?? 0 },
+        repeats,
+        passOverheadS: passOverhead.length ? median(passOverhead) : null,
+      };
+    },
+    destroy() {
+      model.destroy();
+    },
+  };
+}
+
+/**
+ * Predicts, runs and compares configurations on the open adapter. The repeats take turns across
+ * the configurations (repeat 1 of each, then repeat 2 of each, ...), so every configuration's
+ * median spans the whole check: on a shared machine whose speed moves for seconds at a time, one
+ * configuration timed in a single slow stretch would otherwise carry all of it.
+ */
+export async function selfcheckConfigs(
+  ctx: GpuContext,
+  profile: Profile,
+  configs: readonly MiniConfig[],
+  opts: SelfcheckOptions = {},
+): Promise<SelfcheckResult[]> {
+  const repeats = Math.max(1, Math.round(opts.repeats ?? 5));
+  const seed = opts.seed ?? 1;
+  const checks: ConfigCheck[] = [];
+  try {
+    for (const config of configs) checks.push(await prepareCheck(ctx, profile, config, seed));
+    let done = 0;
+    for (let r = 0; r < repeats; r++) {
+      for (let i = 0; i < checks.length; i++) {
+        opts.onProgress?.({ done, total: repeats * checks.length, label: `${configs[i].name} repeat ${r + 1}/${repeats}` });
+        await checks[i].runRepeat();
+        done++;
+      }
     }
-    const medianOps = (runs: Map<string, number>[]): Map<string, number> => {
-      const out = new Map<string, number>();
-      if (runs.length === 0) return out;
-      for (const op of runs[0].keys()) out.set(op, median(runs.map((m) => m.get(op) ?? 0)));
-      return out;
-    };
-    const decodeMeasuredOps = new Map<string, number>();
-    for (const steps of decodeOps) {
-      for (const [op, s] of medianOps(steps)) decodeMeasuredOps.set(op, (decodeMeasuredOps.get(op) ?? 0) + s / decodeOps.length);
-    }
-    const pre = compareOps('prefill', sumOps([predicted.prefill]), medianOps(prefillOps));
-    const dec = config.decode > 0 ? compareOps('decode', sumOps(predicted.decode), decodeMeasuredOps) : { detail: [], classes: [] };
-    const total = (ops: OpCost[]) => ops.reduce((a, o) => a + o.seconds, 0);
-    return {
-      config,
-      prefillS: { predicted: total(predicted.prefill), measured: median(prefillGpu), wallS: median(prefillWall) },
-      decodeStepS: {
-        predicted: mean(predicted.decode.map(total)),
-        measured: mean(decodeGpu.map(median)),
-        wallS: mean(decodeWall.map(median)),
-      },
-      ops: [...pre.classes, ...dec.classes],
-      opsDetail: [...pre.detail, ...dec.detail],
-      gemmVariants: model.gemmVariants,
-      dispatches: { prefill: model.prefill.length, decodeStep: model.decode[0]?.length ?? 0 },
-      repeats,
-      passOverheadS: passOverhead.length ? median(passOverhead) : null,
-    };
+    opts.onProgress?.({ done, total: repeats * checks.length, label: 'done' });
+    return checks.map((c) => c.result());
   } finally {
-    model.destroy();
+    for (const c of checks) c.destroy();
   }
+}
+
+/** Predicts, runs and compares one configuration on the open adapter. */
+export async function selfcheckConfig(ctx: GpuContext, profile: Profile, config: MiniConfig, opts: SelfcheckOptions = {}): Promise<SelfcheckResult> {
+  return (await selfcheckConfigs(ctx, profile, [config], opts))[0];
 }
 
 /** A quick calibration of the open adapter (the calibrate command's suite), when no profile is given. */

@@ -178,3 +178,8 @@ export function attentionRelError(got: ArrayLike<number>, want: ArrayLike<number
   for (let i = 0; i < v.length; i++) vMax = Math.max(vMax, Math.abs(v[i]));
   return maxScaledError(got, want, new Float64Array(want.length).fill(vMax));
 }
+
+/** Whether the subgroup 'lanes' kernels (prefill 'lanes'/'pairs', decode 'lanes') can run: subgroups whose size is always exactly 8. */
+export function lanesSupported(ctx: GpuContext): boolean {
+  return ctx.hasSubgroups && ctx.report.subgroupMinSize === 8 && ctx.report.subgroupMaxSize === 8;
+}

@@ -12,7 +12,7 @@ import { runOnce } from '../gpu/timing.js';
 import { UserError } from '../errors.js';
 import type { KernelDtype, KernelRun } from './types.js';
 import { freshSeed, fromHalfArray, mulberry32, tolerance } from './verify.js';
-import { attentionRelError, bytesPerElement, checkDtype, checkHeads, randomTensor, referenceAttention, specializeWgsl } from './attention-common.js';
+import { attentionRelError, bytesPerElement, checkDtype, checkHeads, lanesSupported, randomTensor, referenceAttention, specializeWgsl } from './attention-common.js';
 
 export interface AttentionDecodeShape {
   batch: number;
@@ -25,7 +25,14 @@ export interface AttentionDecodeShape {
 }
 
 export interface AttentionDecodeConfig {
-  /** keys per block = invocations per pass-1 workgroup (a multiple of headDim / 4) */
+  /**
+   * 'rows' (default; attention-decode.wgsl, portable): invocation = key for the scores, (column,
+   * key phase) for p.v. 'lanes' (attention-decode-lanes.wgsl; subgroups of exactly 8, as lavapipe;
+   * the 'rows' default runs instead elsewhere): one subgroup per workgroup, lanes split the head dim.
+   */
+  kind?: 'rows' | 'lanes';
+  /** keys per block: 'rows': invocations per pass-1 workgroup (a multiple of headDim / 4); 'lanes':
+   *  score registers per head, capped so that heads x keys stays within LANES_SCORE_REGISTERS */
   bk: number;
   /** pass-1 workgroups wanted when `splits` is not given */
   targetWorkgroups: number;
@@ -33,11 +40,18 @@ export interface AttentionDecodeConfig {
 
 export const DEFAULT_DECODE_CONFIG: AttentionDecodeConfig = { bk: 64, targetWorkgroups: 64 };
 
+/** 'lanes' workgroups are single subgroups; this many keep 2-16 CPU threads busy without tiny chunks. */
+export const LANES_TARGET_WORKGROUPS = 32;
+
 export const DECODE_CONFIGS: AttentionDecodeConfig[] = [
+  { kind: 'lanes', bk: 16, targetWorkgroups: LANES_TARGET_WORKGROUPS },
   { bk: 64, targetWorkgroups: 64 },
   { bk: 32, targetWorkgroups: 64 },
   { bk: 128, targetWorkgroups: 32 },
 ];
+
+/** Most named score registers (query heads x keys per block) a 'lanes' invocation keeps. */
+export const LANES_SCORE_REGISTERS = 64;
 
 /** Flops of one decode step: q.k and p.v over every cached key, for each query head (FMA = 2). */
 export function decodeFlops(s: AttentionDecodeShape): number {
@@ -73,7 +87,39 @@ export function decodeSplits(s: AttentionDecodeShape, c: AttentionDecodeConfig):
 }
 
 export function decodeVariant(c: AttentionDecodeConfig, splits: number): string {
-  return `bk${c.bk}-splits${splits}`;
+  return `${c.kind === 'lanes' ? 'lanes-' : ''}bk${c.bk}-splits${splits}`;
+}
+
+/**
+ * The configuration that runs for these heads on this adapter: 'lanes' only with subgroups of 8
+ * (else the default), its block capped by the score registers. Throws for a block 'rows' cannot use.
+ */
+export function effectiveDecodeConfig(ctx: GpuContext, s: { numHeads: number; numKvHeads: number; headDim: number }, config: AttentionDecodeConfig): AttentionDecodeConfig {
+  if (config.kind === 'lanes') {
+    if (!lanesSupported(ctx)) return DEFAULT_DECODE_CONFIG;
+    if (!Number.isInteger(config.bk) || config.bk < 1) throw new UserError(`attention decode block bk=${config.bk} must be a positive integer`);
+    const group = s.numHeads / s.numKvHeads;
+    return { ...config, bk: Math.max(1, Math.min(config.bk, Math.floor(LANES_SCORE_REGISTERS / group))) };
+  }
+  const d4 = s.headDim / 4;
+  if (!Number.isInteger(config.bk) || config.bk % d4 !== 0 || config.bk > ctx.device.limits.maxComputeInvocationsPerWorkgroup) {
+    throw new UserError(`attention decode block bk=${config.bk} must be a multiple of headDim / 4 (${d4}) within the workgroup size limit`);
+  }
+  return { ...config, kind: 'rows' };
+}
+
+/** Both passes' pipelines for an effective configuration (see effectiveDecodeConfig). */
+export async function decodePipelines(
+  ctx: GpuContext,
+  s: { numHeads: number; numKvHeads: number; headDim: number },
+  dtype: KernelDtype,
+  config: AttentionDecodeConfig,
+): Promise<{ pass1: GPUComputePipeline; pass2: GPUComputePipeline }> {
+  const consts = { D4: s.headDim / 4, G: s.numHeads / s.numKvHeads, BK: config.bk };
+  const shader = config.kind === 'lanes' ? 'attention-decode-lanes' : 'attention-decode';
+  const pass1 = await createPipelineChecked(ctx, specializeWgsl(loadWgsl(shader), consts, dtype), { SCALE: 1 / Math.sqrt(s.headDim) });
+  const pass2 = await createPipelineChecked(ctx, specializeWgsl(loadWgsl('attention-decode-reduce'), { D4: consts.D4 }, dtype));
+  return { pass1, pass2 };
 }
 
 export async function prepareAttentionDecode(
@@ -85,11 +131,7 @@ export async function prepareAttentionDecode(
   checkDecodeShape(shape);
   checkDtype(ctx, dtype);
   const { batch, kvLen, numHeads, numKvHeads, headDim } = shape;
-  const d4 = headDim / 4;
-  if (!Number.isInteger(config.bk) || config.bk % d4 !== 0 || config.bk > ctx.device.limits.maxComputeInvocationsPerWorkgroup) {
-    throw new UserError(`attention decode block bk=${config.bk} must be a multiple of headDim / 4 (${d4}) within the workgroup size limit`);
-  }
-  const group = numHeads / numKvHeads;
+  config = effectiveDecodeConfig(ctx, shape, config);
   const { splits, chunk } = decodeSplits(shape, config);
   const seed = freshSeed();
   const rng = mulberry32(seed);
@@ -103,12 +145,7 @@ export async function prepareAttentionDecode(
   const o = createBuffer(ctx, outBytes);
   const buffers = [q.buffer, k.buffer, v.buffer, part, o];
 
-  const pass1 = await createPipelineChecked(
-    ctx,
-    specializeWgsl(loadWgsl('attention-decode'), { D4: d4, G: group, BK: config.bk }, dtype),
-    { SCALE: 1 / Math.sqrt(headDim) },
-  );
-  const pass2 = await createPipelineChecked(ctx, specializeWgsl(loadWgsl('attention-decode-reduce'), { D4: d4 }, dtype));
+  const { pass1, pass2 } = await decodePipelines(ctx, shape, dtype, config);
   const uniform = Usage.UNIFORM | Usage.COPY_DST;
   const params1 = uploadBuffer(ctx, new Uint32Array([kvLen, numKvHeads, splits, chunk]), uniform);
   const params2 = uploadBuffer(ctx, new Uint32Array([numHeads, splits, 0, 0]), uniform);

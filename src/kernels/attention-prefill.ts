@@ -11,7 +11,7 @@ import { runOnce } from '../gpu/timing.js';
 import { UserError } from '../errors.js';
 import type { KernelDtype, KernelRun } from './types.js';
 import { freshSeed, fromHalfArray, mulberry32, tolerance } from './verify.js';
-import { attentionRelError, bytesPerElement, checkDtype, checkHeads, randomTensor, referenceAttention, specializeWgsl } from './attention-common.js';
+import { attentionRelError, bytesPerElement, checkDtype, checkHeads, randomTensor, referenceAttention, specializeWgsl, lanesSupported } from './attention-common.js';
 
 export interface AttentionPrefillShape {
   seq: number;
@@ -68,10 +68,7 @@ export function checkPrefillShape(s: AttentionPrefillShape): void {
   checkHeads(s.numHeads, s.numKvHeads, s.headDim);
 }
 
-/** Whether the 'lanes' and 'pairs' kernels can run: subgroups whose size is always exactly 8. */
-export function lanesSupported(ctx: GpuContext): boolean {
-  return ctx.hasSubgroups && ctx.report.subgroupMinSize === 8 && ctx.report.subgroupMaxSize === 8;
-}
+export { lanesSupported };
 
 function checkConfig(ctx: GpuContext, c: AttentionPrefillConfig, headDim: number): void {
   const ok = (c.kind === 'rows' || c.kind === 'unrolled' || c.kind === 'lanes' || c.kind === 'pairs') && Number.isInteger(c.br) && c.br >= 1 && Number.isInteger(c.bc) && c.bc >= 8 && c.bc % 8 === 0;

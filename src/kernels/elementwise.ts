@@ -226,7 +226,7 @@ export async function prepareElementwise(
       const rope = uploadBuffer(ctx, ropeData);
       const params = stepParams(pos0, T);
       const pipeline = await pipe('mini-rotary', { T, QH, KVH, HD2: half });
-      const iteration = [{ pipeline, bindGroups: [bindBuffers(ctx, pipeline, [qkv, q, rope, params])], workgroups: threads(T * (QH + KVH) * half) }];
+      const iteration = [{ pipeline, bindGroups: [bindBuffers(ctx, pipeline, [qkv, q, rope, params])], workgroups: threads(T * half) }];
       r = {
         iteration,
         buffers: [qkv, q, rope, params],

@@ -11,7 +11,7 @@ import { uploadBuffer, Usage } from '../gpu/buffers.js';
 import type { Dispatch } from '../gpu/timing.js';
 import type { Measurement } from '../profile/schema.js';
 import { DEFAULT_PREFILL_CONFIG, prefillShaderName, type AttentionPrefillConfig } from './attention-prefill.js';
-import { DEFAULT_DECODE_CONFIG, decodeSplits, type AttentionDecodeConfig } from './attention-decode.js';
+import { DEFAULT_DECODE_CONFIG, decodePipelines, decodeSplits, effectiveDecodeConfig, LANES_TARGET_WORKGROUPS, type AttentionDecodeConfig } from './attention-decode.js';
 import { specializeWgsl } from './attention-common.js';
 
 export interface MiniAttentionShape {
@@ -28,7 +28,8 @@ export interface AttentionChoice {
 
 /**
  * The configurations the calibration kept (its measurements' variants 'rows-br32-bc32' and
- * 'bk64-splits16'), so the model runs what the profile measured; the modules' defaults otherwise.
+ * 'bk64-splits16' or 'lanes-bk16-splits4'), so the model runs what the profile measured; the
+ * modules' defaults otherwise.
  */
 export function attentionChoiceFromMeasurements(measurements: readonly Measurement[] = []): AttentionChoice {
   const variant = (cls: string, re: RegExp): RegExpExecArray | null => {
@@ -38,10 +39,10 @@ export function attentionChoiceFromMeasurements(measurements: readonly Measureme
     return best ? re.exec(best) : null;
   };
   const p = variant('attention-prefill', /^([a-z]+)-br(\d+)-bc(\d+)$/);
-  const d = variant('attention-decode', /^bk(\d+)-splits\d+$/);
+  const d = variant('attention-decode', /^(lanes-)?bk(\d+)-splits\d+$/);
   return {
     prefill: p ? { kind: p[1] as AttentionPrefillConfig['kind'], br: Number(p[2]), bc: Number(p[3]) } : DEFAULT_PREFILL_CONFIG,
-    decode: d ? { ...DEFAULT_DECODE_CONFIG, bk: Number(d[1]) } : DEFAULT_DECODE_CONFIG,
+    decode: d ? (d[1] ? { kind: 'lanes', bk: Number(d[2]), targetWorkgroups: LANES_TARGET_WORKGROUPS } : { ...DEFAULT_DECODE_CONFIG, bk: Number(d[2]) }) : DEFAULT_DECODE_CONFIG,
   };
 }
 
@@ -79,7 +80,8 @@ export function miniDecodeSplits(s: MiniAttentionShape, kvLen: number, config: A
 }
 
 /** Bytes of the partial-result buffer for every cache length up to maxKvLen. */
-export function decodePartialBytes(s: MiniAttentionShape, maxKvLen: number, config: AttentionDecodeConfig): number {
+export function decodePartialBytes(ctx: GpuContext, s: MiniAttentionShape, maxKvLen: number, config: AttentionDecodeConfig): number {
+  config = effectiveDecodeConfig(ctx, s, config);
   let splits = 1;
   for (let len = 1; len <= maxKvLen; len += config.bk) splits = Math.max(splits, miniDecodeSplits(s, len, config).splits);
   splits = Math.max(splits, miniDecodeSplits(s, maxKvLen, config).splits);
@@ -94,12 +96,9 @@ export async function attentionDecodeDispatches(
   bufs: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; part: GPUBuffer; o: GPUBuffer },
   config: AttentionDecodeConfig = DEFAULT_DECODE_CONFIG,
 ): Promise<AttentionDispatches> {
-  const d4 = s.headDim / 4;
-  const g = s.numHeads / s.numKvHeads;
+  config = effectiveDecodeConfig(ctx, s, config);
   const { chunk, splits } = miniDecodeSplits(s, kvLen, config);
-  const code = specializeWgsl(loadWgsl('attention-decode'), { D4: d4, G: g, BK: config.bk }, 'f32');
-  const pass1 = await createPipelineChecked(ctx, code, { SCALE: 1 / Math.sqrt(s.headDim) });
-  const pass2 = await createPipelineChecked(ctx, specializeWgsl(loadWgsl('attention-decode-reduce'), { D4: d4 }, 'f32'));
+  const { pass1, pass2 } = await decodePipelines(ctx, s, 'f32', config);
   const params1 = uploadBuffer(ctx, new Uint32Array([kvLen, s.numKvHeads, splits, chunk]), UNIFORM);
   const params2 = uploadBuffer(ctx, new Uint32Array([s.numHeads, splits, 0, 0]), UNIFORM);
   return {

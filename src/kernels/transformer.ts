@@ -97,7 +97,7 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
     const lastNormed = buf(h);
     const logits = buf(c.vocab);
     const attnShape = { numHeads: c.heads, numKvHeads: c.kvHeads, headDim: hd };
-    const part = own(createBuffer(ctx, decodePartialBytes(attnShape, cap, attnChoice.decode)));
+    const part = own(createBuffer(ctx, decodePartialBytes(ctx, attnShape, cap, attnChoice.decode)));
     const kCache = weights.layers.map(() => buf(cap * kvd));
     const vCache = weights.layers.map(() => buf(cap * kvd));
 
@@ -137,7 +137,7 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
           elementwise(op, 'mini-rmsnorm', { H4: h / 4, ADD: add, ROWS: T, EPS: RMS_EPS }, [x, delta, w, normed], threads(T));
         out.push(await norm('input_norm', l > 0 ? 1 : 0, layerNorms[l].attn));
         out.push(...(await gemm('qkv_proj', phase, normed, `wqkv${l}`, lw.wqkv, qkv, T, qkvd, h)));
-        out.push(await elementwise('rotary', 'mini-rotary', { T, QH: c.heads, KVH: c.kvHeads, HD2: hd / 2 }, [qkv, q, rope, params], threads(T * (c.heads + c.kvHeads) * (hd / 2))));
+        out.push(await elementwise('rotary', 'mini-rotary', { T, QH: c.heads, KVH: c.kvHeads, HD2: hd / 2 }, [qkv, q, rope, params], threads(T * (hd / 2))));
         out.push(await elementwise('kv_cache_write', 'mini-kv-write', { T, QDIM4: qd / 4, KVDIM4: kvd / 4 }, [qkv, kCache[l], vCache[l], params], threads((T * kvd) / 4)));
         if (phase === 'prefill') {
           const a = await attentionPrefillDispatch(ctx, attnShape, T, { q, k: kCache[l], v: vCache[l], o: attn }, attnChoice.prefill);

@@ -86,13 +86,13 @@ export function registerSelfcheck(program: Command): void {
     .option('--vocab <n>', 'vocabulary size', parsePositiveInt)
     .option('--prompt <n>', 'prompt tokens (one prefill)', parsePositiveInt)
     .option('--decode <n>', 'decode steps', parseNonNegativeInt)
-    .option('--repeats <n>', 'timed repeats of prefill + decode (median kept)', parsePositiveInt, 5)
+    .option('--repeats <n>', 'timed repeats of prefill + decode, taking turns across the configurations (median kept)', parsePositiveInt, 7)
     .option('--seed <n>', 'seed of the random weights and prompt', parseNonNegativeInt, 1)
     .option('--adapter <name>', 'substring of the adapter name')
     .option('--json', 'print JSON')
     .action(async (opts: SelfcheckOptions) => {
       const configs = configsFromOptions(opts);
-      const { measureDrift, quickProfile, relError, selfcheckConfig } = await loadSelfcheck();
+      const { measureDrift, quickProfile, relError, selfcheckConfigs } = await loadSelfcheck();
       let profile: Profile | undefined = opts.profile ? readProfile(opts.profile) : undefined;
       const ctx = await openGpu({ adapter: opts.adapter, toggles: profile?.toggles ?? 'throughput' });
       const results: SelfcheckResult[] = [];
@@ -115,9 +115,15 @@ export function registerSelfcheck(program: Command): void {
           if (opts.saveProfile) writeProfile(opts.saveProfile, profile);
         }
         drift.before = await measureDrift(ctx, profile);
-        for (const config of configs) {
-          if (process.stderr.isTTY && !opts.json) process.stderr.write(`selfcheck ${config.name}...\r`);
-          results.push(await selfcheckConfig(ctx, profile, config, { repeats: opts.repeats, seed: opts.seed }));
+        const bar = process.stderr.isTTY
+          ? new SingleBar({ format: 'selfcheck [{bar}] {value}/{total} {label}', stream: process.stderr, hideCursor: true, clearOnComplete: true })
+          : null;
+        bar?.start(configs.length * opts.repeats, 0, { label: `building ${configs.length} model(s)` });
+        try {
+          const onProgress = (p: { done: number; total: number; label: string }) => bar?.update(p.done, { label: p.label.slice(0, 40) });
+          results.push(...(await selfcheckConfigs(ctx, profile, configs, { repeats: opts.repeats, seed: opts.seed, onProgress })));
+        } finally {
+          bar?.stop();
         }
         drift.after = await measureDrift(ctx, profile);
       } finally {
