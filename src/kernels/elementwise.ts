@@ -14,6 +14,7 @@ import type { KernelRun } from './types.js';
 import { freshSeed, maxRelError, maxScaledError, mulberry32, randomFloat32, tolerance } from './verify.js';
 import { grid, paramsBuffer } from './common.js';
 import { ropeAngles, RMS_EPS } from './transformer-cpu.js';
+import { lanesSupported } from './attention-common.js';
 
 export type ElementwiseOp = 'rmsnorm' | 'silu-mul' | 'rotary' | 'kv-write' | 'embedding' | 'argmax';
 export const ELEMENTWISE_OPS: readonly ElementwiseOp[] = ['rmsnorm', 'silu-mul', 'rotary', 'kv-write', 'embedding', 'argmax'];
@@ -52,6 +53,28 @@ export function elementwiseClass(op: ElementwiseOp): 'norm' | 'elementwise' {
 }
 
 const WG = 64;
+/** Fewer rows than this take the one-subgroup-per-row RMSNorm where subgroups are 8 wide. */
+export const RMSNORM_LANES_MAX_ROWS = 64;
+
+export interface RmsnormConstants {
+  H4: number;
+  ADD: number;
+  ROWS: number;
+  ROW0?: number;
+  EPS: number;
+}
+
+/**
+ * The RMSNorm dispatch the mini transformer and the calibration both run: one invocation per row
+ * (mini-rmsnorm.wgsl), or for few rows on subgroups of exactly 8 one subgroup per row
+ * (mini-rmsnorm-lanes.wgsl), so a decode row is not normalised by a single lane.
+ */
+export async function rmsnormDispatch(ctx: GpuContext, constants: RmsnormConstants, buffers: GPUBuffer[]): Promise<Dispatch> {
+  const lanes = constants.ROWS < RMSNORM_LANES_MAX_ROWS && lanesSupported(ctx);
+  const pipeline = await createPipelineChecked(ctx, loadWgsl(lanes ? 'mini-rmsnorm-lanes' : 'mini-rmsnorm'), { ...constants });
+  const workgroups: [number, number?] = lanes ? [constants.ROWS] : grid(ctx, Math.ceil(constants.ROWS / WG));
+  return { pipeline, bindGroups: [bindBuffers(ctx, pipeline, buffers)], workgroups };
+}
 const ACT = 4; // fp32 activation bytes
 const WEIGHT = 4; // fp32 weight (norm weight, embedding table) bytes
 
@@ -158,8 +181,7 @@ export async function prepareElementwise(
       const delta = uploadBuffer(ctx, dData);
       const w = uploadBuffer(ctx, wData);
       const out = createBuffer(ctx, T * h * 4);
-      const pipeline = await pipe('mini-rmsnorm', { H4: h / 4, ADD: 1, ROWS: T, EPS: RMS_EPS });
-      const iteration = [{ pipeline, bindGroups: [bindBuffers(ctx, pipeline, [x, delta, w, out])], workgroups: threads(T) }];
+      const iteration = [await rmsnormDispatch(ctx, { H4: h / 4, ADD: 1, ROWS: T, EPS: RMS_EPS }, [x, delta, w, out])];
       r = {
         iteration,
         buffers: [x, delta, w, out],

@@ -16,6 +16,7 @@ import { grid, paramsBuffer } from './common.js';
 import { gemmChoiceFromMeasurements, gemmConfigFor, gemmDispatches, weightLayout, type GemmChoice } from './mini-gemm.js';
 import { attentionChoiceFromMeasurements, attentionDecodeDispatches, attentionPrefillDispatch, decodePartialBytes, type AttentionChoice } from './mini-attention.js';
 import { headDimOf, validateMiniConfig, type MiniConfig } from './transformer-config.js';
+import { rmsnormDispatch } from './elementwise.js';
 import { ropeAngles, RMS_EPS, type MiniWeights } from './transformer-cpu.js';
 import type { GemmLayoutB } from './gemm-wgsl.js';
 
@@ -133,8 +134,10 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
       out.push(await elementwise('embedding', 'mini-embedding', { T, H4: h / 4, VOCAB: c.vocab }, [tokens, embedding, x, params], threads((T * h) / 4)));
       for (let l = 0; l < c.layers; l++) {
         const lw = weights.layers[l];
-        const norm = (op: string, add: number, w: GPUBuffer) =>
-          elementwise(op, 'mini-rmsnorm', { H4: h / 4, ADD: add, ROWS: T, EPS: RMS_EPS }, [x, delta, w, normed], threads(T));
+        const norm = async (op: string, add: number, w: GPUBuffer): Promise<LabeledDispatch> => ({
+          op,
+          ...(await rmsnormDispatch(ctx, { H4: h / 4, ADD: add, ROWS: T, EPS: RMS_EPS }, [x, delta, w, normed])),
+        });
         out.push(await norm('input_norm', l > 0 ? 1 : 0, layerNorms[l].attn));
         out.push(...(await gemm('qkv_proj', phase, normed, `wqkv${l}`, lw.wqkv, qkv, T, qkvd, h)));
         out.push(await elementwise('rotary', 'mini-rotary', { T, QH: c.heads, KVH: c.kvHeads, HD2: hd / 2 }, [qkv, q, rope, params], threads(T * (hd / 2))));
@@ -160,10 +163,10 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
       // normalised (a cheaper step than the predictor's).
       const lastRow = (T - 1) * h * 4;
       if (lastRow % ctx.device.limits.minStorageBufferOffsetAlignment === 0) {
-        out.push(await elementwise('final_norm', 'mini-rmsnorm', { H4: h / 4, ADD: 1, ROWS: T, EPS: RMS_EPS }, [x, delta, finalNorm, normed], threads(T)));
+        out.push({ op: 'final_norm', ...(await rmsnormDispatch(ctx, { H4: h / 4, ADD: 1, ROWS: T, EPS: RMS_EPS }, [x, delta, finalNorm, normed])) });
         out.push(...(await gemm('lm_head', phase, { buffer: normed, offset: lastRow, size: h * 4 }, 'lmHead', weights.lmHead, logits, 1, c.vocab, h)));
       } else {
-        out.push(await elementwise('final_norm', 'mini-rmsnorm', { H4: h / 4, ADD: 1, ROWS: 1, ROW0: T - 1, EPS: RMS_EPS }, [x, delta, finalNorm, lastNormed], [1]));
+        out.push({ op: 'final_norm', ...(await rmsnormDispatch(ctx, { H4: h / 4, ADD: 1, ROWS: 1, ROW0: T - 1, EPS: RMS_EPS }, [x, delta, finalNorm, lastNormed])) });
         out.push(...(await gemm('lm_head', phase, lastNormed, 'lmHead', weights.lmHead, logits, 1, c.vocab, h)));
       }
       out.push(await elementwise('sampling', 'mini-argmax', { VOCAB: c.vocab, T }, [logits, tokens, params], [1]));

@@ -1,0 +1,36 @@
+// Mini transformer: fused residual add + RMSNorm as mini-rmsnorm.wgsl, for few rows (decode) on
+// adapters with subgroups of exactly 8 (lavapipe): one subgroup per row, the lanes split the row
+// and subgroupAdd sums their squares (no barrier). With one invocation per row, a decode step's
+// single row runs on one lane of one CPU thread, serially over the whole hidden size.
+enable subgroups;
+override H4: u32;     // hidden / 4
+override ADD: u32;    // 1: add delta first
+override ROWS: u32;
+override ROW0: u32 = 0u;
+override EPS: f32 = 1e-5;
+
+@group(0) @binding(0) var<storage, read_write> x: array<vec4f>;   // [T, H4]
+@group(0) @binding(1) var<storage, read> delta: array<vec4f>;     // [T, H4]
+@group(0) @binding(2) var<storage, read> w: array<vec4f>;         // [H4]
+@group(0) @binding(3) var<storage, read_write> out: array<vec4f>; // [ROWS, H4]
+
+@compute @workgroup_size(8)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let r = wg.x;
+  if (r >= ROWS) { return; }
+  let base = (ROW0 + r) * H4;
+  var ss = 0.0;
+  for (var i = lane; i < H4; i += 8u) {
+    var v = x[base + i];
+    if (ADD == 1u) {
+      v += delta[base + i];
+      x[base + i] = v;
+    }
+    ss += dot(v, v);
+  }
+  let inv = inverseSqrt(subgroupAdd(ss) / f32(H4 * 4u) + EPS);
+  let obase = r * H4;
+  for (var i = lane; i < H4; i += 8u) {
+    out[obase + i] = x[base + i] * inv * w[i];
+  }
+}
