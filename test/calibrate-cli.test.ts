@@ -1,12 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 
 // Dawn and Mesa print their own "Warning: ..." lines on stderr; roofcast's own messages start
 // with "roofcast:" and must be exactly one line.
 function roofcast(...args: string[]) {
+  return roofcastWith({}, ...args);
+}
+
+function roofcastWith(env: Record<string, string | undefined>, ...args: string[]) {
   const r = spawnSync(process.execPath, ['dist/cli/main.js', ...args], {
     encoding: 'utf8',
-    env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
+    env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', ...env },
     timeout: 60_000,
   });
   const ours = r.stderr.split('\n').filter((l) => l.startsWith('roofcast:'));
@@ -24,6 +29,16 @@ describe('roofcast devices', () => {
     expect(report.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
     expect(Array.isArray(report.subgroupMatrixConfigs)).toBe(true);
     expect(report.adapters.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('leaves a core to the main thread on a CPU adapter (LP_NUM_THREADS), unless the user set it', () => {
+    const report = JSON.parse(roofcastWith({ LP_NUM_THREADS: undefined }, 'devices', '--json').stdout);
+    if (!/llvmpipe/i.test(report.description)) {
+      expect(report.cpuThreads).toBeUndefined();
+      return;
+    }
+    expect(report.cpuThreads).toBe(Math.max(1, availableParallelism() - 1));
+    expect(JSON.parse(roofcastWith({ LP_NUM_THREADS: '3' }, 'devices', '--json').stdout).cpuThreads).toBe(3);
   });
 
   it('lists the available adapters in one line for an unknown adapter name', () => {

@@ -154,6 +154,7 @@ export function buildProfile(
       description: report.description,
       backend: report.backend,
       ...(report.driver ? { driver: report.driver } : {}),
+      ...(report.cpuThreads ? { cpuThreads: report.cpuThreads } : {}),
       features: report.features,
       subgroupMinSize: report.subgroupMinSize,
       subgroupMaxSize: report.subgroupMaxSize,

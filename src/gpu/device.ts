@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { create, globals } from 'webgpu';
 import { UserError } from '../errors.js';
 
@@ -28,6 +29,8 @@ export interface AdapterReport {
   subgroupMinSize: number | null;
   subgroupMaxSize: number | null;
   subgroupMatrixConfigs: Record<string, unknown>[];
+  /** worker threads of a CPU adapter (llvmpipe: LP_NUM_THREADS), where the adapter is one */
+  cpuThreads?: number;
 }
 
 export interface GpuContext {
@@ -83,9 +86,30 @@ export function dawnFlags(opts: OpenGpuOptions = {}): string[] {
 let globalsInstalled = false;
 function installGlobals(): void {
   if (globalsInstalled) return;
+  limitSoftwareAdapterThreads();
   // GPUBufferUsage, GPUMapMode, ... are globals in a browser; dawn.node exports them.
   Object.assign(globalThis, globals);
   globalsInstalled = true;
+}
+
+/**
+ * Worker threads of Mesa's CPU adapters (llvmpipe / lavapipe), unless LP_NUM_THREADS is already set:
+ * one fewer than the CPU cores. While a GPU promise (mapAsync, onSubmittedWorkDone) is pending,
+ * dawn.node pumps its events with setImmediate on the main thread, which then spins a whole core
+ * (dawn-gpu/node-webgpu#17 describes the pump). With as many rasterizer threads as cores, the
+ * kernels being timed shared the cores with that spin: on a 2-core VM a mixbench case took 5 ms
+ * while the main thread slept and 10 ms while it spun, at random. Read once, by the driver, when
+ * the first instance is created; other adapters ignore it.
+ */
+export function limitSoftwareAdapterThreads(): void {
+  if (process.env.LP_NUM_THREADS === undefined) process.env.LP_NUM_THREADS = String(Math.max(1, availableParallelism() - 1));
+}
+
+/** llvmpipe's worker threads for this process (LP_NUM_THREADS), where the adapter is a Mesa CPU adapter. */
+function softwareAdapterThreads(description: string): number | undefined {
+  if (!/llvmpipe/i.test(description)) return undefined;
+  const n = Number(process.env.LP_NUM_THREADS);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 /** Dawn's default backend per platform, since adapter.info does not name the backend. */
@@ -150,6 +174,7 @@ export function adapterReport(adapter: GPUAdapter, backend: string): AdapterRepo
     description: info.description ?? '',
     backend,
     ...(info.device ? { driver: info.device } : {}),
+    ...(softwareAdapterThreads(info.description ?? '') ? { cpuThreads: softwareAdapterThreads(info.description ?? '') } : {}),
     features: [...adapter.features].map(String).sort(),
     limits,
     subgroupMinSize: typeof info.subgroupMinSize === 'number' && info.subgroupMinSize > 0 ? info.subgroupMinSize : null,

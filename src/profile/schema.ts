@@ -21,6 +21,8 @@ export const DeviceInfoSchema = z.object({
   subgroupMaxSize: z.number().int().nullable().optional(),
   subgroupMatrixConfigs: z.array(z.record(z.string(), z.unknown())),
   limits: z.record(z.string(), z.number()).optional(),
+  /** worker threads of a CPU adapter (llvmpipe: LP_NUM_THREADS) during the run */
+  cpuThreads: z.number().int().positive().optional(),
 });
 
 export const CeilingsSchema = z.object({
