@@ -41,6 +41,15 @@ describe('attention counts and helpers (no GPU)', () => {
     }
   });
 
+  it('gives short caches fewer, longer splits (minChunk) unless the splits are asked for', () => {
+    const cfg = { kind: 'lanes' as const, bk: 16, targetWorkgroups: 32, minChunk: 256 };
+    const shape = { batch: 1, numHeads: 16, numKvHeads: 4, headDim: 64 };
+    expect(decodeSplits({ ...shape, kvLen: 100 }, cfg)).toEqual({ splits: 1, chunk: 112 });
+    expect(decodeSplits({ ...shape, kvLen: 1000 }, cfg)).toEqual({ splits: 4, chunk: 256 });
+    expect(decodeSplits({ ...shape, kvLen: 100000 }, cfg).splits).toBe(8); // 32 workgroups / 4 KV heads
+    expect(decodeSplits({ ...shape, kvLen: 100, splits: 3 }, cfg).splits).toBe(3);
+  });
+
   it('expands nested unroll blocks and specializes constants', () => {
     const code = 'const D4: u32 = 1u;\n//#unroll i D4\nlet a{i} = 0;\n//#unroll c 2\nb{i}_{c};\n//#end\n//#end';
     const out = specializeWgsl(code, { D4: 2 }, 'f32');

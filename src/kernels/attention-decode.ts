@@ -36,15 +36,21 @@ export interface AttentionDecodeConfig {
   bk: number;
   /** pass-1 workgroups wanted when `splits` is not given */
   targetWorkgroups: number;
+  /** fewest keys per split when `splits` is not given (short caches: fewer, longer splits) */
+  minChunk?: number;
 }
 
 export const DEFAULT_DECODE_CONFIG: AttentionDecodeConfig = { bk: 64, targetWorkgroups: 64 };
 
-/** 'lanes' workgroups are single subgroups; this many keep 2-16 CPU threads busy without tiny chunks. */
-export const LANES_TARGET_WORKGROUPS = 32;
+/**
+ * 'lanes' workgroups are single subgroups: up to 32 of them keep 2-16 CPU threads busy, and each
+ * takes at least 256 keys, since every split costs its own setup and a share of the reduce pass
+ * (lavapipe, one thread: 128 cached keys, 16/4 heads, d64 in 0.14 ms as 1 split against 0.20 ms as 8).
+ */
+export const LANES_DECODE_CONFIG: AttentionDecodeConfig = { kind: 'lanes', bk: 16, targetWorkgroups: 32, minChunk: 256 };
 
 export const DECODE_CONFIGS: AttentionDecodeConfig[] = [
-  { kind: 'lanes', bk: 16, targetWorkgroups: LANES_TARGET_WORKGROUPS },
+  LANES_DECODE_CONFIG,
   { bk: 64, targetWorkgroups: 64 },
   { bk: 32, targetWorkgroups: 64 },
   { bk: 128, targetWorkgroups: 32 },
@@ -81,7 +87,8 @@ export function checkDecodeShape(s: AttentionDecodeShape): void {
 export function decodeSplits(s: AttentionDecodeShape, c: AttentionDecodeConfig): { splits: number; chunk: number } {
   const blocks = Math.ceil(s.kvLen / c.bk);
   const wanted = s.splits ?? Math.ceil(c.targetWorkgroups / (s.batch * s.numKvHeads));
-  const splits0 = Math.max(1, Math.min(wanted, blocks));
+  const byLength = s.splits === undefined && c.minChunk ? Math.ceil(s.kvLen / c.minChunk) : Infinity;
+  const splits0 = Math.max(1, Math.min(wanted, blocks, byLength));
   const chunk = Math.ceil(blocks / splits0) * c.bk;
   return { splits: Math.ceil(s.kvLen / chunk), chunk };
 }

@@ -11,7 +11,7 @@ import { uploadBuffer, Usage } from '../gpu/buffers.js';
 import type { Dispatch } from '../gpu/timing.js';
 import type { Measurement } from '../profile/schema.js';
 import { DEFAULT_PREFILL_CONFIG, prefillShaderName, type AttentionPrefillConfig } from './attention-prefill.js';
-import { DEFAULT_DECODE_CONFIG, decodePipelines, decodeSplits, effectiveDecodeConfig, LANES_TARGET_WORKGROUPS, type AttentionDecodeConfig } from './attention-decode.js';
+import { DEFAULT_DECODE_CONFIG, decodePipelines, decodeSplits, effectiveDecodeConfig, LANES_DECODE_CONFIG, type AttentionDecodeConfig } from './attention-decode.js';
 import { specializeWgsl } from './attention-common.js';
 
 export interface MiniAttentionShape {
@@ -42,7 +42,7 @@ export function attentionChoiceFromMeasurements(measurements: readonly Measureme
   const d = variant('attention-decode', /^(lanes-)?bk(\d+)-splits\d+$/);
   return {
     prefill: p ? { kind: p[1] as AttentionPrefillConfig['kind'], br: Number(p[2]), bc: Number(p[3]) } : DEFAULT_PREFILL_CONFIG,
-    decode: d ? (d[1] ? { kind: 'lanes', bk: Number(d[2]), targetWorkgroups: LANES_TARGET_WORKGROUPS } : { ...DEFAULT_DECODE_CONFIG, bk: Number(d[2]) }) : DEFAULT_DECODE_CONFIG,
+    decode: d ? (d[1] ? { ...LANES_DECODE_CONFIG, bk: Number(d[2]) } : { ...DEFAULT_DECODE_CONFIG, bk: Number(d[2]) }) : DEFAULT_DECODE_CONFIG,
   };
 }
 
