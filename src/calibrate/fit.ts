@@ -6,7 +6,8 @@
 import { lusolve, matrix, multiply, transpose } from 'mathjs';
 import type { Fit } from '../profile/schema.js';
 
-function median(values: number[]): number {
+/** Median of the values (NaN for none). */
+export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const n = s.length;
   if (n === 0) return NaN;

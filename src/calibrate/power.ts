@@ -8,6 +8,7 @@ import { startPowerSampler, type PowerReader, type PowerSample } from '../energy
 import { powerAtUtilisationW, profilePowerModel } from '../energy/power.js';
 import type { Ceilings, PowerPhase, ProfilePower } from '../profile/schema.js';
 import { runSuite, type CaseWindow, type RunSuiteOptions, type SuiteResult } from './runner.js';
+import { median } from './fit.js';
 
 export const DEFAULT_POWER_IDLE_S = 2;
 export const DEFAULT_POWER_INTERVAL_MS = 100;
@@ -108,11 +109,6 @@ export function classifyWindow(w: CaseWindow, ceilings: Ceilings, minUtil = 0.1)
   return { ...w, phase, uMem, uFlop };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 export type PowerFitResult = { ok: true; power: ProfilePower } | { ok: false; reason: string };
 

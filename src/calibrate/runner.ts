@@ -12,6 +12,7 @@ import type { Measurement } from '../profile/schema.js';
 import type { CommandKernelRun } from '../kernels/stream.js';
 import { defaultTiming } from './timing-defaults.js';
 import { loadFamilies, type AnyKernelRun, type CaseResult, type SuiteCase, type SuiteFamily, type SuiteMode } from './suite.js';
+import { median } from './fit.js';
 
 export interface SuiteProgress {
   /** cases finished so far, of `total` planned so far (planning adds cases as families are reached) */
@@ -143,11 +144,6 @@ async function timeRun(ctx: GpuContext, c: SuiteCase, run: AnyKernelRun, timing:
   return t;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-}
 
 /** Plans and runs every family for a mode. */
 export async function runSuite(ctx: GpuContext, opts: RunSuiteOptions): Promise<SuiteResult> {

@@ -23,6 +23,7 @@ import type { KernelRun } from '../kernels/types.js';
 import { kernelRepeats, timeKernels, timeStep } from './selfcheck-timing.js';
 import { runSuite, type SuiteProgress } from './runner.js';
 import { buildProfile } from './profile.js';
+import { median } from './fit.js';
 
 /** Operator classes the comparison is reported by (src/perf operator names -> class). */
 export const OP_CLASSES: Record<string, string> = {
@@ -97,11 +98,6 @@ export function predictMini(profile: Profile, config: MiniConfig): { costCtx: Co
   return { costCtx, prefill, decode };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-}
 
 function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
