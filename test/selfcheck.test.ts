@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openGpu, type GpuContext } from '../src/gpu/device.js';
 import { readProfile, writeProfile } from '../src/profile/io.js';
 import type { Profile } from '../src/profile/schema.js';
-import { predictMini, quickProfile, relError, selfcheckConfig, selfcheckConfigs, opClass } from '../src/calibrate/selfcheck.js';
+import { predictMini, profileHostMismatch, quickProfile, relError, selfcheckConfig, selfcheckConfigs, opClass } from '../src/calibrate/selfcheck.js';
 import { findMiniConfig, MINI_CONFIGS } from '../src/kernels/transformer-config.js';
 import { gemmCases } from '../src/kernels/gemm.js';
+import { profileHostCpu } from '../src/calibrate/profile.js';
 
 /**
  * Bound on predicted / measured (either way) for the tiny configuration's prefill and decode step.
@@ -21,14 +22,17 @@ const RATIO_BOUND = 3;
 let ctx: GpuContext;
 let profile: Profile;
 
-/** $ROOFCAST_PROFILE, else the committed profile of this adapter (calibration/), else a quick calibration now. */
+/**
+ * $ROOFCAST_PROFILE, else the committed profile of this adapter (calibration/) measured on this
+ * host's CPU model (a CPU adapter is as fast as its host), else a quick calibration now.
+ */
 async function localProfile(c: GpuContext): Promise<Profile> {
   if (process.env.ROOFCAST_PROFILE) return readProfile(process.env.ROOFCAST_PROFILE);
   const dir = 'calibration';
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
   for (const f of files) {
     const p = readProfile(`${dir}/${f}`);
-    if (p.device.description === c.report.description && p.fits.gemm && p.fits['attention-prefill']) return p;
+    if (p.device.description === c.report.description && p.fits.gemm && p.fits['attention-prefill'] && profileHostMismatch(c, p) === null && profileHostCpu(p) !== null) return p;
   }
   return quickProfile(c);
 }

@@ -1,9 +1,11 @@
+import os from 'node:os';
 /**
  * Turns suite measurements into a device profile: ceilings (FMA peaks, DRAM and cache bandwidth,
  * copyBufferToBuffer, dispatch overhead), per-class efficiency fits and the series reports plot.
  */
 import type { AdapterReport, ToggleSet } from '../gpu/device.js';
 import { PROFILE_SCHEMA_ID, type Ceilings, type Fit, type Measurement, type Profile } from '../profile/schema.js';
+import { causalPairs, causalTileOfVariant, type CausalTile } from '../profile/causal.js';
 import { fitBandwidth, fitDispatchOverhead, fitRooflineClass, type BandwidthPoint } from './fit.js';
 
 /** Classes that define ceilings rather than get an efficiency curve. */
@@ -92,15 +94,35 @@ export function fitClasses(ms: Measurement[], c: Ceilings): Record<string, Fit> 
   }
   const fits: Record<string, Fit> = {};
   for (const [k, points] of classes) {
-    fits[k] = fitRooflineClass(
+    const tile = k === 'attention-prefill' ? prefillTile(points) : null;
+    const fit = fitRooflineClass(
       k,
       points.map((m) => {
         const peak = m.dtype === 'f16' ? (c.fmaF16FlopsPerS ?? c.fmaF32FlopsPerS) : c.fmaF32FlopsPerS;
-        return { flops: m.flops, bytes: m.bytes, computeRoofS: m.flops / peak, memoryRoofS: m.bytes / c.memoryBytesPerS, seconds: m.seconds };
+        const flops = tile ? tiledPrefillFlops(m, tile) : m.flops;
+        return { flops, bytes: m.bytes, computeRoofS: flops / peak, memoryRoofS: m.bytes / c.memoryBytesPerS, seconds: m.seconds };
       }),
     );
+    fits[k] = tile ? { ...fit, causalTile: tile } : fit;
   }
   return fits;
+}
+
+/** The tile of the prefill kernel the class's points ran (the variant most of them name). */
+function prefillTile(points: Measurement[]): CausalTile | null {
+  const counts = new Map<string, number>();
+  for (const m of points) if (m.variant) counts.set(m.variant, (counts.get(m.variant) ?? 0) + 1);
+  const variant = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const tile = causalTileOfVariant(variant);
+  // a class of mixed tiles has no one tile to count: its points keep the exact causal work
+  return tile && points.every((m) => m.variant === variant) ? tile : null;
+}
+
+/** A causal prefill measurement's FLOPs scaled to the pairs its tiled kernel computes. */
+function tiledPrefillFlops(m: Measurement, tile: CausalTile): number {
+  const seq = Number(m.shape.seq);
+  if (!(seq > 0)) return m.flops;
+  return (m.flops * causalPairs(seq, 0, Infinity, tile)) / causalPairs(seq, 0, Infinity);
 }
 
 /** Series for reports: bandwidth per op against working set, the mixbench roofline, variants tried. */
@@ -127,6 +149,22 @@ export function buildSeries(ms: Measurement[]): Record<string, unknown> {
     .filter((p) => copy.has(p.workingSetBytes))
     .map((p) => ({ workingSetBytes: p.workingSetBytes, ratio: copy.get(p.workingSetBytes)! / p.bytesPerS }));
   return { bandwidth, mixbench, streamVariants: tuned, streamVariant: variant ?? null, copyVsCopyBufferToBuffer: copyVsB2b };
+}
+
+/**
+ * The machine a calibration ran on. For a CPU adapter (lavapipe) the host CPU is the GPU: a
+ * profile measured on one CPU model does not describe another, whatever the adapter's name says.
+ */
+export function hostInfo(): { platform: string; arch: string; node: string; cpu: string; cpus: number } {
+  const cpus = os.cpus();
+  return { platform: process.platform, arch: process.arch, node: process.version, cpu: cpus[0]?.model.trim() ?? 'unknown', cpus: cpus.length };
+}
+
+/** The host CPU a profile records (run.host.cpu), null for profiles written before it was recorded. */
+export function profileHostCpu(profile: Pick<Profile, 'run'>): string | null {
+  const host = profile.run?.host;
+  const cpu = host && typeof host === 'object' ? (host as Record<string, unknown>).cpu : undefined;
+  return typeof cpu === 'string' ? cpu : null;
 }
 
 export interface ProfileRunInfo {

@@ -22,7 +22,7 @@ import { prepareStream, STREAM_VARIANTS, variantName } from '../kernels/stream.j
 import type { KernelRun } from '../kernels/types.js';
 import { kernelRepeats, timeKernels, timeStep } from './selfcheck-timing.js';
 import { runSuite, type SuiteProgress } from './runner.js';
-import { buildProfile } from './profile.js';
+import { buildProfile, hostInfo, profileHostCpu } from './profile.js';
 import { median } from './fit.js';
 
 /** Operator classes the comparison is reported by (src/perf operator names -> class). */
@@ -278,7 +278,19 @@ export async function quickProfile(ctx: GpuContext, onProgress?: (p: SuiteProgre
     version: 'selfcheck',
     elapsedS: result.elapsedS,
     failures: result.failures,
+    host: hostInfo(),
   });
+}
+
+/**
+ * Where a CPU adapter's profile was measured on another CPU model than this host's, the reason in
+ * one line (the profile then describes another machine); null where they match or are not known.
+ */
+export function profileHostMismatch(ctx: GpuContext, profile: Profile): string | null {
+  if (ctx.report.architecture !== 'software') return null;
+  const then = profileHostCpu(profile);
+  const now = hostInfo().cpu;
+  return then && then !== now ? `the profile was measured on host CPU '${then}', this host is '${now}': a CPU adapter's speed is its host's` : null;
 }
 
 /** How fast the adapter runs now against when the profile was measured (ratio > 1: faster now). */

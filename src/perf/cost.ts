@@ -3,6 +3,7 @@ import { UserError } from '../errors.js';
 import type { Bound, OpCost, Phase, StepBatch, StepCost } from './types.js';
 import { getEngine, type EngineId, type EngineSpec } from './engines.js';
 import { peakFor, type ClassCurve, type EffCurve, type PerfTarget } from './target.js';
+import { causalPairs, type CausalTile } from '../profile/causal.js';
 import {
   expectedExpertsTouched,
   gemmComputeDtype,
@@ -62,6 +63,8 @@ export interface CostContext {
   customAllReduceMaxBytes: number;
   /** sliding-window span (Infinity for full attention) */
   windowTokens: number;
+  /** tile of the target's prefill attention kernel, null: the exact causal pairs are costed */
+  causalTile: CausalTile | null;
 }
 
 export function createCostContext(options: CostContextOptions): CostContext {
@@ -154,6 +157,7 @@ export function createCostContext(options: CostContextOptions): CostContext {
     commBytesPerS: target.interconnect?.bytesPerS ?? Infinity,
     customAllReduceMaxBytes: engine.customAllReduceMaxBytes.value,
     windowTokens: model.slidingWindowTokens ?? Infinity,
+    causalTile: ideal ? null : (target.attentionPrefill.causalTile ?? null),
   };
 }
 
@@ -163,7 +167,7 @@ export interface StepAggregate {
   tokens: number;
   prefillSeqs: number;
   prefillTokens: number;
-  /** sum over prefill sequences of t*p + t(t+1)/2: query-key pairs under the causal mask */
+  /** sum over prefill sequences of the query-key pairs attention computes (prefillPairs) */
   prefillPairs: number;
   /** sum over prefill sequences of p + t: KV entries read by prefill attention */
   prefillKvTokens: number;
@@ -174,15 +178,20 @@ export interface StepAggregate {
   sampled: number;
 }
 
-/** Query-key pairs of `t` new tokens after `p` cached ones, each attending to at most `window` keys. */
-export function prefillPairs(t: number, p: number, window: number): number {
-  if (p + t <= window) return t * p + (t * (t + 1)) / 2;
-  const full = Math.max(0, Math.min(t, window - p)); // tokens whose whole past fits the window
-  return full * p + (full * (full + 1)) / 2 + (t - full) * window;
+/**
+ * Query-key pairs the prefill attention kernel computes for `t` new tokens after `p` cached ones,
+ * each attending to at most `window` keys: exactly those under the causal mask, or with the
+ * target's kernel tile (`causalTile`), the whole tiles the diagonal crosses (src/profile/causal.ts).
+ */
+export function prefillPairs(t: number, p: number, window: number, tile: CausalTile | null = null): number {
+  return causalPairs(t, p, window, tile);
 }
 
-/** Sums a batch into the quantities the operators depend on; `window` caps attention spans (sliding window). */
-export function aggregateBatch(batch: StepBatch, window = Infinity): StepAggregate {
+/**
+ * Sums a batch into the quantities the operators depend on; `window` caps attention spans (sliding
+ * window), `tile` is the prefill attention kernel's tile (CostContext.causalTile).
+ */
+export function aggregateBatch(batch: StepBatch, window = Infinity, tile: CausalTile | null = null): StepAggregate {
   let prefillTokens = 0;
   let pairs = 0;
   let prefillKvTokens = 0;
@@ -192,7 +201,7 @@ export function aggregateBatch(batch: StepBatch, window = Infinity): StepAggrega
     const p = s.pastTokens;
     if (!(t > 0) || !(p >= 0)) throw new UserError(`prefill needs tokens > 0 and pastTokens >= 0, got ${t} and ${p}`);
     prefillTokens += t;
-    pairs += prefillPairs(t, p, window);
+    pairs += prefillPairs(t, p, window, tile);
     prefillKvTokens += Math.min(p + t, window + t);
   }
   for (const s of batch.decode) {
@@ -371,7 +380,7 @@ const scratch = newAccumulator(false);
 /** Cost of one engine step on one GPU of the instance (all GPUs of a TP group run in lockstep). */
 export function stepCost(ctx: CostContext, batch: StepBatch, options: StepCostOptions = {}): StepCost {
   const acc = options.breakdown ? newAccumulator(true) : scratch;
-  costAggregate(ctx, aggregateBatch(batch, ctx.windowTokens), acc);
+  costAggregate(ctx, aggregateBatch(batch, ctx.windowTokens, ctx.causalTile), acc);
   return {
     seconds: acc.seconds,
     computeS: acc.computeS,

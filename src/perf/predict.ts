@@ -3,6 +3,7 @@ import { UserError } from '../errors.js';
 import type { Bound, Phase, Prediction, Workload } from './types.js';
 import type { EngineId, EngineSpec } from './engines.js';
 import type { PerfTarget } from './target.js';
+import type { CausalTile } from '../profile/causal.js';
 import {
   costAggregate,
   createCostContext,
@@ -62,13 +63,13 @@ function checkWorkload(w: Workload): void {
 }
 
 /** The prefill of `batch` prompts of `input` tokens, split evenly over the engine's token-budget steps. */
-function prefillAggregate(batch: number, input: number, steps: number, window: number): StepAggregate {
+function prefillAggregate(batch: number, input: number, steps: number, window: number, tile: CausalTile | null): StepAggregate {
   const tokens = (batch * input) / steps;
   return {
     tokens,
     prefillSeqs: batch / steps,
     prefillTokens: tokens,
-    prefillPairs: (batch * prefillPairs(input, 0, window)) / steps,
+    prefillPairs: (batch * prefillPairs(input, 0, window, tile)) / steps,
     prefillKvTokens: tokens,
     decodeSeqs: 0,
     decodeKvTokens: 0,
@@ -147,7 +148,7 @@ function runBatch(
 ): LatencyResult {
   const budget = ctx.engine.maxBatchedTokens.value;
   const prefillSteps = Math.max(1, Math.ceil((batch * input) / budget));
-  costAggregate(ctx, prefillAggregate(batch, input, prefillSteps, ctx.windowTokens), pAcc);
+  costAggregate(ctx, prefillAggregate(batch, input, prefillSteps, ctx.windowTokens, ctx.causalTile), pAcc);
   const ttftS = pAcc.seconds * prefillSteps;
   let decodeS = 0;
   const steps = output - 1;

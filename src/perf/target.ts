@@ -3,6 +3,7 @@ import type { Fit, Profile, ProfilePower } from '../profile/schema.js';
 import { UserError } from '../errors.js';
 import { getAccelerator, referenceEfficiency } from '../hardware/index.js';
 import { readProfile } from '../profile/io.js';
+import type { CausalTile } from '../profile/causal.js';
 
 /**
  * Efficiency of a kernel class as a function of its work w (FLOPs or bytes):
@@ -25,6 +26,11 @@ export interface ClassCurve {
   curve: EffCurve;
   /** the other roof's curve, where the class was fitted on both (e.g. skinny GEMMs) */
   secondary?: { unit: 'flops' | 'bytes'; curve: EffCurve };
+  /**
+   * Prefill attention: the kernel's tile, where the curve was fitted on the causal work a tiled
+   * kernel computes (src/profile/causal.ts); absent: on the exact causal pairs.
+   */
+  causalTile?: CausalTile;
 }
 
 /** Tensor-parallel link of the target, null when it has none (tp must then be 1). */
@@ -148,6 +154,7 @@ function classCurveOfFit(fit: Fit, rates: { flops: number; bytes: number }, disp
     const u = fit.secondary.workUnit;
     out.secondary = { unit: u, curve: curveOfFit({ effMax: fit.secondary.effMax, fixedS: fit.fixedS }, rates[u], dispatchOverheadS) };
   }
+  if (fit.causalTile) out.causalTile = fit.causalTile;
   return out;
 }
 

@@ -79,6 +79,11 @@ export const FitSchema = z.object({
   secondary: z
     .object({ workUnit: z.enum(['flops', 'bytes']), effMax: z.number().positive(), halfWork: z.number().nonnegative() })
     .optional(),
+  /**
+   * Prefill attention: the tile of the kernel measured (query rows, keys). The fit's work is the
+   * causal work that tiled kernel computes (src/profile/causal.ts), and the predictor counts the same.
+   */
+  causalTile: z.object({ queryRows: z.number().int().positive(), keys: z.number().int().positive() }).optional(),
 });
 
 /** Mean power drawn in one phase of the calibration, and what the GPU achieved meanwhile. */

@@ -195,6 +195,7 @@ export function sharedPrefixTokens(sessions: Iterable<Session>): number {
 export function simulateServing(instance: ServeInstance, arrivals: Arrival[], qps: number, options: ServeOptions): ServeRun {
   const B = instance.blockTokens;
   const W = instance.ctx.windowTokens;
+  const tile = instance.ctx.causalTile;
   const gpus = instance.tp;
   const maxTokens = instance.maxBatchedTokens;
   const maxSeqs = instance.maxSeqs;
@@ -504,7 +505,7 @@ export function simulateServing(instance: ServeInstance, arrivals: Arrival[], qp
       } else {
         agg.prefillSeqs++;
         agg.prefillTokens += k;
-        agg.prefillPairs += prefillPairs(k, p, W);
+        agg.prefillPairs += prefillPairs(k, p, W, tile);
         agg.prefillKvTokens += Math.min(p + k, W + k);
       }
       if (p + k === r.N + r.generated) agg.sampled++;

@@ -135,7 +135,7 @@ export function registerCalibrate(program: Command): void {
           failures: result.failures,
           families: families ?? 'all',
           familySeconds: result.familySeconds,
-          host: { platform: process.platform, arch: process.arch, node: process.version },
+          host: calibration.hostInfo(),
         });
       } catch (err) {
         const why = err instanceof Error ? err.message : String(err);

@@ -92,12 +92,13 @@ export function registerSelfcheck(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: SelfcheckOptions) => {
       const configs = configsFromOptions(opts);
-      const { measureDrift, quickProfile, relError, selfcheckConfigs } = await loadSelfcheck();
+      const { measureDrift, profileHostMismatch, quickProfile, relError, selfcheckConfigs } = await loadSelfcheck();
       let profile: Profile | undefined = opts.profile ? readProfile(opts.profile) : undefined;
       const ctx = await openGpu({ adapter: opts.adapter, toggles: profile?.toggles ?? 'throughput' });
       const results: SelfcheckResult[] = [];
       const none: MachineDrift = { compute: null, memory: null };
       const drift = { before: none, after: none };
+      let hostMismatch: string | null = null;
       try {
         if (!profile) {
           const bar = process.stderr.isTTY
@@ -114,6 +115,8 @@ export function registerSelfcheck(program: Command): void {
           }
           if (opts.saveProfile) writeProfile(opts.saveProfile, profile);
         }
+        hostMismatch = profileHostMismatch(ctx, profile);
+        if (hostMismatch) process.stderr.write(`roofcast: warning: ${hostMismatch}\n`);
         drift.before = await measureDrift(ctx, profile);
         const bar = process.stderr.isTTY
           ? new SingleBar({ format: 'selfcheck [{bar}] {value}/{total} {label}', stream: process.stderr, hideCursor: true, clearOnComplete: true })
@@ -133,6 +136,7 @@ export function registerSelfcheck(program: Command): void {
         printJson({
           device: profile.device.description,
           profileCreatedAt: profile.createdAt,
+          hostMismatch,
           drift,
           results: results.map((r) => ({
             ...r,
