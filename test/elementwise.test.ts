@@ -95,7 +95,7 @@ describe('shapes, classes and counts', () => {
     expect(elementwiseWork('argmax', { rows: 1, vocab: 10 }).bytes).toBe(80);
   });
 
-  it('puts RMSNorm in the norm class and the others in elementwise', async () => {
+  it('puts RMSNorm in the norm class, argmax in sampling and the others in elementwise', async () => {
     const classes = new Map<ElementwiseOp, string>();
     for (const op of ELEMENTWISE_OPS) {
       const run = await prepareElementwise(ctx, op, SHAPES[0]);
@@ -103,7 +103,8 @@ describe('shapes, classes and counts', () => {
       run.destroy();
     }
     expect(classes.get('rmsnorm')).toBe('norm');
-    for (const op of ELEMENTWISE_OPS.filter((o) => o !== 'rmsnorm')) expect(classes.get(op)).toBe('elementwise');
+    expect(classes.get('argmax')).toBe('sampling');
+    for (const op of ELEMENTWISE_OPS.filter((o) => o !== 'rmsnorm' && o !== 'argmax')) expect(classes.get(op)).toBe('elementwise');
   });
 });
 

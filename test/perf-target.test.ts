@@ -115,6 +115,12 @@ describe('targetFromProfile', () => {
     expect(silu.seconds / small.numLayers).toBeCloseTo(silu.bytes / small.numLayers / (2e10 * 0.5) + 30e-6 + 20e-6, 9);
     // without the classes both are streams on the fitted memory curve
     expect(opsOf(plain).find((o) => o.op === 'input_norm')!.seconds).toBeLessThan(norm.seconds);
+    // sampling takes the element-wise curve until the profile has a sampling class of its own
+    const sampling = (target: typeof t) => opsOf(target).find((o) => o.op === 'sampling')!;
+    expect(sampling(t).seconds).toBeCloseTo(sampling(t).bytes / (2e10 * 0.5) + 30e-6 + 20e-6, 9);
+    const withSampling = targetFromProfile({ ...base, fits: { ...base.fits, elementwise: bytesFit('elementwise', 50e-6), sampling: bytesFit('sampling', 12e-6) } }, { memoryBytes: 8e9 });
+    // its 12 us fixed time is under the 20 us dispatch the cost model adds anyway: no ramp left
+    expect(sampling(withSampling).seconds).toBeCloseTo(sampling(withSampling).bytes / (2e10 * 0.5) + 20e-6, 9);
   });
   it('predicts on a calibrated adapter, faster with higher ceilings, tp must be 1', () => {
     const slow = predict({ model: small, target: targetFromProfile(profile(), { memoryBytes: 8e9 }), engine: 'vllm', workload: w() });

@@ -41,7 +41,7 @@ export const OP_CLASSES: Record<string, string> = {
   rotary: 'elementwise',
   kv_cache_write: 'elementwise',
   silu_mul: 'elementwise',
-  sampling: 'elementwise',
+  sampling: 'sampling',
 };
 
 export function opClass(op: string): string {

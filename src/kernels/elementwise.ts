@@ -1,7 +1,7 @@
 /**
  * The mini transformer's small kernels (shaders/mini-*.wgsl) as calibration kernels: fused residual
  * add + RMSNorm (class 'norm'), SwiGLU activation, rotary, KV-cache append, embedding gather and
- * greedy argmax (class 'elementwise'). Same shaders, override constants and dispatch geometry as
+ * greedy argmax (class 'sampling'). Same shaders, override constants and dispatch geometry as
  * src/kernels/transformer.ts, so what the suite measures is what the mini transformer runs.
  * FLOP and byte counts are those the predictor charges for the matching operator (src/perf/cost.ts,
  * fp32 activations and weights: 4 bytes), so a class fitted on them applies to the predicted ops.
@@ -47,8 +47,14 @@ export interface ElementwiseShape {
   pos0?: number;
 }
 
-/** kernelClass the profile fits group the op by. */
-export function elementwiseClass(op: ElementwiseOp): 'norm' | 'elementwise' {
+/**
+ * kernelClass the profile fits group the op by. Greedy argmax is a reduction, not a stream: one
+ * workgroup over the row costs a fixed ~10 us plus a per-logit rate unlike the streaming ops'
+ * (on lavapipe it sat 48% under the element-wise curve at 1500 logits, 41% over at 128k), so it
+ * gets its own 'sampling' class.
+ */
+export function elementwiseClass(op: ElementwiseOp): 'norm' | 'elementwise' | 'sampling' {
+  if (op === 'argmax') return 'sampling';
   return op === 'rmsnorm' ? 'norm' : 'elementwise';
 }
 

@@ -36,7 +36,8 @@ const K_ATTN_P = 4;
 const K_ATTN_D = 5;
 const K_ELEM = 6;
 const K_NORM = 7;
-const KINDS = 8;
+const K_SAMPLE = 8;
+const KINDS = 9;
 /** GEMMs with fewer rows than this use the target's skinny-GEMM curve where it has one */
 const SKINNY_ROWS = 64;
 
@@ -138,6 +139,7 @@ export function createCostContext(options: CostContextOptions): CostContext {
     cls ? setClass(kind, vectorPeak, cls, 1, mf, 1) : set(kind, vectorPeak, { effMax: 1, halfWork: 0 }, 1, target.memory, mf);
   setVector(K_ELEM, target.elementwise);
   setVector(K_NORM, target.norm ?? target.elementwise);
+  setVector(K_SAMPLE, target.sampling ?? target.elementwise);
   return {
     model,
     target,
@@ -360,7 +362,7 @@ export function costAggregate(ctx: CostContext, a: StepAggregate, acc: StepAccum
     const V = g.vocabPerGpu;
     addOp(ctx, acc, S < SKINNY_ROWS ? K_HEAD_SKINNY : K_HEAD, eager, 'lm_head', phase, 2 * S * h * V, h * V * g.headBytes + S * h * act + 4 * S * V, 1);
     addComm(ctx, acc, eager, 'logits_all_gather', phase, 4 * S * g.vocab, 1, 1);
-    addOp(ctx, acc, K_ELEM, eager, 'sampling', phase, 5 * S * g.vocab, 8 * S * g.vocab, 1);
+    addOp(ctx, acc, K_SAMPLE, eager, 'sampling', phase, 5 * S * g.vocab, 8 * S * g.vocab, 1);
   }
   const host = ctx.stepFixedS + ctx.perSequenceS * (a.prefillSeqs + a.decodeSeqs);
   if (host > 0) {

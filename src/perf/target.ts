@@ -67,6 +67,8 @@ export interface PerfTarget {
   norm: ClassCurve | null;
   /** element-wise kernels (activations, rotary, cache writes, gathers, sampling), where measured */
   elementwise: ClassCurve | null;
+  /** sampling (greedy argmax over the logits), where measured; else `elementwise` applies */
+  sampling: ClassCurve | null;
   /** GPU-side cost of one kernel launch, seconds */
   kernelLaunchS: number;
   interconnect: PerfInterconnect | null;
@@ -117,6 +119,7 @@ export function targetFromAccelerator(spec: AcceleratorSpec, refEff: ReferenceEf
     attentionDecode: { unit: 'bytes', curve: memory },
     norm: null,
     elementwise: null,
+    sampling: null,
     kernelLaunchS: refEff.kernelLaunchS.value,
     interconnect:
       ic.kind === 'none' || ic.maxGpus <= 1
@@ -203,6 +206,7 @@ export function targetFromProfile(profile: Profile, options: ProfileTargetOption
     attentionDecode: classCurve(fits['attention-decode'], { unit: 'bytes', curve: memory }),
     norm: fits.norm ? classCurve(fits.norm, { unit: 'bytes', curve: memory }) : null,
     elementwise: fits.elementwise ? classCurve(fits.elementwise, { unit: 'bytes', curve: memory }) : null,
+    sampling: fits.sampling ? classCurve(fits.sampling, { unit: 'bytes', curve: memory }) : null,
     kernelLaunchS: c.dispatchOverheadS,
     interconnect: null,
     tdpW: profile.power?.model.tdpW ?? null,

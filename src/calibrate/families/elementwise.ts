@@ -29,7 +29,7 @@ function at(op: ElementwiseOp, rows: number, width: Width, vocab?: number): Elem
   return { op, shape: { rows, ...w, ...(vocab ? { vocab } : {}), pos0: rows === 1 ? 511 : 0 } };
 }
 
-/** The cases of a mode: quick 9 (3 norm), full 24 (6 norm); about 2.5 s and 6-9 s on lavapipe. */
+/** The cases of a mode: quick 12 (3 norm, 2 sampling), full 24 (6 norm, 4 sampling); about 2.5 s and 6-9 s on lavapipe. */
 export function elementwiseCases(mode: SuiteMode): ElementwiseCase[] {
   if (mode === 'quick') {
     return [
@@ -38,9 +38,14 @@ export function elementwiseCases(mode: SuiteMode): ElementwiseCase[] {
       at('rmsnorm', 256, 'm'),
       at('silu-mul', 1, 'l'),
       at('silu-mul', 256, 'm'),
+      // one-row (decode) rotary and cache append: without them the quick fit's launch-bound end
+      // rested on one SwiGLU row and over-predicted decode element-wise kernels by 37-44% on lavapipe
+      at('rotary', 1, 'l'),
       at('rotary', 32, 'm'),
+      at('kv-write', 1, 'l'),
       at('kv-write', 256, 'm'),
       at('embedding', 32, 'l', 8192),
+      at('argmax', 1, 'm', 1024),
       at('argmax', 1, 'm', 32000),
     ];
   }
