@@ -1,8 +1,8 @@
-import os from 'node:os';
 /**
  * Turns suite measurements into a device profile: ceilings (FMA peaks, DRAM and cache bandwidth,
  * copyBufferToBuffer, dispatch overhead), per-class efficiency fits and the series reports plot.
  */
+import os from 'node:os';
 import type { AdapterReport, ToggleSet } from '../gpu/device.js';
 import { PROFILE_SCHEMA_ID, type Ceilings, type Fit, type Measurement, type Profile } from '../profile/schema.js';
 import { causalPairs, causalTileOfVariant, type CausalTile } from '../profile/causal.js';
@@ -108,14 +108,11 @@ export function fitClasses(ms: Measurement[], c: Ceilings): Record<string, Fit> 
   return fits;
 }
 
-/** The tile of the prefill kernel the class's points ran (the variant most of them name). */
+/** The tile of the prefill kernel the class's points all ran; null for mixed or untiled variants. */
 function prefillTile(points: Measurement[]): CausalTile | null {
-  const counts = new Map<string, number>();
-  for (const m of points) if (m.variant) counts.set(m.variant, (counts.get(m.variant) ?? 0) + 1);
-  const variant = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
-  const tile = causalTileOfVariant(variant);
+  const variant = points[0]?.variant;
   // a class of mixed tiles has no one tile to count: its points keep the exact causal work
-  return tile && points.every((m) => m.variant === variant) ? tile : null;
+  return points.every((m) => m.variant === variant) ? causalTileOfVariant(variant) : null;
 }
 
 /** A causal prefill measurement's FLOPs scaled to the pairs its tiled kernel computes. */

@@ -1,7 +1,7 @@
 /**
  * The mini transformer's small kernels (shaders/mini-*.wgsl) as calibration kernels: fused residual
- * add + RMSNorm (class 'norm'), SwiGLU activation, rotary, KV-cache append, embedding gather and
- * greedy argmax (class 'sampling'). Same shaders, override constants and dispatch geometry as
+ * add + RMSNorm (class 'norm'), SwiGLU activation, rotary, KV-cache append and embedding gather
+ * (class 'elementwise'), greedy argmax (class 'sampling'). Same shaders, override constants and dispatch geometry as
  * src/kernels/transformer.ts, so what the suite measures is what the mini transformer runs.
  * FLOP and byte counts are those the predictor charges for the matching operator (src/perf/cost.ts,
  * fp32 activations and weights: 4 bytes), so a class fitted on them applies to the predicted ops.
@@ -59,7 +59,6 @@ export function elementwiseClass(op: ElementwiseOp): 'norm' | 'elementwise' | 's
 }
 
 const WG = 64;
-/** Fewer rows than this take the one-subgroup-per-row RMSNorm where subgroups are 8 wide. */
 /**
  * Below this many rows RMSNorm runs one subgroup per row: with one invocation per row, fewer rows
  * than a subgroup's 8 lanes leave lanes idle. From 8 rows on the per-row kernel fills its lanes and

@@ -185,9 +185,7 @@ export interface StepAggregate {
  * each attending to at most `window` keys: exactly those under the causal mask, or with the
  * target's kernel tile (`causalTile`), the whole tiles the diagonal crosses (src/profile/causal.ts).
  */
-export function prefillPairs(t: number, p: number, window: number, tile: CausalTile | null = null): number {
-  return causalPairs(t, p, window, tile);
-}
+export const prefillPairs = causalPairs;
 
 /**
  * Sums a batch into the quantities the operators depend on; `window` caps attention spans (sliding

@@ -65,7 +65,7 @@ export interface PerfTarget {
   attentionDecode: ClassCurve;
   /** norms (RMSNorm, fused add + norm), where measured; else `elementwise`, then `memory` apply */
   norm: ClassCurve | null;
-  /** element-wise kernels (activations, rotary, cache writes, gathers, sampling), where measured */
+  /** element-wise kernels (activations, rotary, cache writes, gathers; sampling without its own class), where measured */
   elementwise: ClassCurve | null;
   /** sampling (greedy argmax over the logits), where measured; else `elementwise` applies */
   sampling: ClassCurve | null;

@@ -93,7 +93,7 @@ function decodeShapes(mode: SuiteMode): DecodeShape[] {
     // head dim 64 at a mid-length cache, and query heads per KV head from 1 (MHA) to 8 (Llama-70B):
     // the cache read is the same, the work per cached token is not, so both roofs of the class get
     // points in quick mode too (with only 4-8 heads per KV head the quick fit was compute-only and
-    // under-predicted 12/4-head d64 decode at ~100 keys by 29-32% on lavapipe)
+    // under-predicted 12/4-head d64 decode at ~100 keys by 29-33% on lavapipe)
     { batch: 1, kvLen: 256, numHeads: 16, numKvHeads: 4, headDim: 64 },
     { batch: 1, kvLen: 1024, numHeads: 8, numKvHeads: 8, headDim: 64 },
     ...(mode === 'full'

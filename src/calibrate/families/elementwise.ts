@@ -39,7 +39,7 @@ export function elementwiseCases(mode: SuiteMode): ElementwiseCase[] {
       at('silu-mul', 1, 'l'),
       at('silu-mul', 256, 'm'),
       // one-row (decode) rotary and cache append: without them the quick fit's launch-bound end
-      // rested on one SwiGLU row and over-predicted decode element-wise kernels by 37-44% on lavapipe
+      // rested on one SwiGLU row and over-predicted decode element-wise kernels by 22-44% on lavapipe
       at('rotary', 1, 'l'),
       at('rotary', 32, 'm'),
       at('kv-write', 1, 'l'),
