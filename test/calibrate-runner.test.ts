@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openGpu, type GpuContext } from '../src/gpu/device.js';
-import { runCase, runSuite } from '../src/calibrate/runner.js';
+import { perInvocation, runCase, runSuite } from '../src/calibrate/runner.js';
+import { prepareGemm } from '../src/kernels/gemm.js';
+import { COLD_COPY_BYTES, COLD_MAX_COPIES, coldCopyCount, prepareColdCopies } from '../src/calibrate/copies.js';
 import { buildProfile } from '../src/calibrate/profile.js';
 import { loadFamilies, CORE_FAMILIES, type SuiteFamily } from '../src/calibrate/suite.js';
 import { prepareFma } from '../src/kernels/fma.js';
@@ -80,6 +82,53 @@ describe('calibration runner', () => {
     );
     expect(r.measurement).toBeUndefined();
     expect(r.error).toMatch(/verification failed/);
+  });
+
+  it('records a run over several invocations per invocation', async () => {
+    const t = { medianS: 8e-3, minS: 6e-3, maxS: 1e-2, spreadRel: 0.5, repeats: 3, iterationsPerPass: 2, method: 'timestamp-query' as const };
+    expect(perInvocation(t, 4)).toMatchObject({ medianS: 2e-3, minS: 1.5e-3, maxS: 2.5e-3, spreadRel: 0.5, repeats: 3 });
+    expect(perInvocation(t)).toBe(t);
+    // a GEMM over cold copies: every copy verified, the measurement one GEMM's time (about the
+    // GEMM on one set of inputs), its work per GEMM
+    const shape = { m: 1, n: 256, k: 256, splitK: 4 };
+    const prepare = (c: GpuContext) => prepareGemm(c, shape, 'f32', 'reg-4x4-w8x1');
+    const cold = await runCase(ctx, { id: 'cold', family: 'gemm', prepare, coldCopies: true }, fast);
+    const hot = await runCase(ctx, { id: 'hot', family: 'gemm', prepare }, fast);
+    expect(cold.measurement?.shape.copies).toBe(coldCopyCount(hot.measurement!.bytes));
+    expect(cold.measurement!.bytes).toBe(hot.measurement!.bytes);
+    expect(cold.measurement!.flops).toBe(hot.measurement!.flops);
+    const ratio = cold.measurement!.seconds / hot.measurement!.seconds;
+    expect(ratio).toBeGreaterThan(0.5);
+    expect(ratio).toBeLessThan(3);
+  });
+
+  it('cold copies: each has its own inputs and a copy that computes wrong fails the whole run', async () => {
+    expect(coldCopyCount(COLD_COPY_BYTES)).toBe(2);
+    expect(coldCopyCount(1024)).toBe(COLD_MAX_COPIES);
+    expect(coldCopyCount(COLD_COPY_BYTES / 5)).toBe(5);
+    let made = 0;
+    const prepare = async (c: GpuContext) => {
+      const run = await prepareGemm(c, { m: 1, n: 64, k: 96, splitK: 1 }, 'f32', 'reg-4x4-w8x1');
+      const broken = made++ === 3;
+      return broken ? { ...run, verify: async () => ({ ...(await run.verify()), ok: false }) } : run;
+    };
+    const run = await prepareColdCopies(ctx, prepare);
+    try {
+      expect(run.invocations).toBe(COLD_MAX_COPIES);
+      expect(new Set(run.iteration.map((d) => d.bindGroups[0])).size).toBe(COLD_MAX_COPIES);
+      expect((await run.verify()).ok).toBe(false);
+    } finally {
+      run.destroy();
+    }
+    made = 100; // no broken copy this time
+    const good = await prepareColdCopies(ctx, prepare);
+    try {
+      expect((await good.verify()).ok).toBe(true);
+    } finally {
+      good.destroy();
+    }
+    const r = await runCase(ctx, { id: 'commands', family: 'stream', prepare: (c) => prepareBufferCopy(c, { elems: 1024 }), coldCopies: true }, fast);
+    expect(r.error).toMatch(/cold copies need a run of dispatches/);
   });
 
   it('reports a case whose preparation throws', async () => {

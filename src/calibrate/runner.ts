@@ -10,6 +10,8 @@ import type { GpuContext } from '../gpu/device.js';
 import { timeCommands, timeIteration, type Timing, type TimingOptions } from '../gpu/timing.js';
 import type { Measurement } from '../profile/schema.js';
 import type { CommandKernelRun } from '../kernels/stream.js';
+import type { KernelRun } from '../kernels/types.js';
+import { prepareColdCopies } from './copies.js';
 import { defaultTiming } from './timing-defaults.js';
 import { loadFamilies, type AnyKernelRun, type CaseResult, type SuiteCase, type SuiteFamily, type SuiteMode } from './suite.js';
 import { median } from './fit.js';
@@ -77,6 +79,16 @@ function isCommandRun(run: AnyKernelRun): run is CommandKernelRun {
   return typeof (run as Partial<CommandKernelRun>).encode === 'function';
 }
 
+/** A case's run that is made of dispatches (cold copies join their iterations). */
+async function dispatchRun(pending: Promise<AnyKernelRun>): Promise<KernelRun> {
+  const run = await pending;
+  if (isCommandRun(run)) {
+    run.destroy();
+    throw new Error('cold copies need a run of dispatches, not of commands');
+  }
+  return run;
+}
+
 /** Verifies and times one case; never throws. */
 export async function runCase(
   ctx: GpuContext,
@@ -87,7 +99,7 @@ export async function runCase(
 ): Promise<CaseResult & { timing?: Timing; kept?: AnyKernelRun }> {
   let run: AnyKernelRun | undefined;
   try {
-    run = await c.prepare(ctx);
+    run = c.coldCopies ? await prepareColdCopies(ctx, (x) => dispatchRun(c.prepare(x))) : await c.prepare(ctx);
   } catch (err) {
     return { id: c.id, family: c.family, error: `prepare failed: ${err instanceof Error ? err.message : String(err)}` };
   }
@@ -125,11 +137,17 @@ export async function runCase(
   }
 }
 
+/** An iteration's timing as the time of one kernel invocation (KernelRun.invocations). */
+export function perInvocation(t: Timing, invocations = 1): Timing {
+  if (!(invocations > 1)) return t;
+  return { ...t, medianS: t.medianS / invocations, minS: t.minS / invocations, maxS: t.maxS / invocations };
+}
+
 /** Times a verified run once (one round) and reports the window of its timed passes. */
 async function timeRun(ctx: GpuContext, c: SuiteCase, run: AnyKernelRun, timing: TimingOptions, onWindow?: (w: CaseWindow) => void): Promise<Timing> {
   const opts = { ...timing, ...c.timing };
   const startS = performance.now() / 1000;
-  const t = isCommandRun(run) ? await timeCommands(ctx, run.encode, opts) : await timeIteration(ctx, run.iteration, opts);
+  const t = perInvocation(isCommandRun(run) ? await timeCommands(ctx, run.encode, opts) : await timeIteration(ctx, run.iteration, opts), run.invocations);
   onWindow?.({
     id: c.id,
     family: c.family,
@@ -159,8 +177,10 @@ export async function runSuite(ctx: GpuContext, opts: RunSuiteOptions): Promise<
   const alive: { c: SuiteCase; run: AnyKernelRun; result: CaseResult; medians: number[]; minS: number; repeats: number }[] = [];
   let aliveBytes = 0;
   const keep = (run: AnyKernelRun): boolean => {
-    if (rounds < 2 || run.bytes > KEEP_MAX_BYTES || aliveBytes + run.bytes > KEEP_TOTAL_BYTES) return false;
-    aliveBytes += run.bytes;
+    // a run over several copies of its inputs holds about that many times its traffic
+    const held = run.bytes * (run.invocations ?? 1);
+    if (rounds < 2 || run.bytes > KEEP_MAX_BYTES || aliveBytes + held > KEEP_TOTAL_BYTES) return false;
+    aliveBytes += held;
     return true;
   };
   const measure = async (c: SuiteCase): Promise<CaseResult> => {

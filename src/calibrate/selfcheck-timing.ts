@@ -1,7 +1,7 @@
 /**
  * Timing of whole model steps: one compute pass per step with GPU timestamps at its ends plus the
- * wall clock from submit to completion; or one pass per dispatch, each with its own timestamps,
- * to get the time of every kernel inside the step.
+ * wall clock from submit to completion; or one pass per operator (its dispatches of every layer,
+ * repeated), each with its own timestamps, to get the time of every operator inside the step.
  */
 import type { GpuContext } from '../gpu/device.js';
 import { Usage, MAP_READ_MODE } from '../gpu/buffers.js';
@@ -60,25 +60,27 @@ export async function timeStep(ctx: GpuContext, dispatches: readonly Dispatch[])
 const EMPTY_PASSES = 9;
 
 export interface KernelTimes {
-  /** seconds per dispatch, the cost of its pass (begin, end, flush) taken out */
+  /** seconds per sequence (one run of its dispatches), the cost of its pass (begin, end, flush) taken out */
   seconds: number[];
   /** median duration of an empty timestamped pass, subtracted from each */
   passOverheadS: number;
 }
 
 /**
- * Runs each dispatch in its own timestamped pass (in order, one submit), repeated back to back
- * inside that pass (`repeat`: one count for all, or one per dispatch), then empty passes. A pass
- * costs more than a dispatch inside one (on lavapipe about 0.1 ms against tens of us), so the median
- * empty pass is subtracted and the rest divided by the repeat count: what is left is the kernel as it
- * runs among others inside a step's pass (repeating amortises what the first dispatch of a pass
- * pays, as the calibration's timing does).
+ * Runs each sequence of dispatches in its own timestamped pass (in order, one submit), repeated
+ * back to back inside that pass (`repeat`: one count for all, or one per sequence), then empty
+ * passes. A pass costs more than a dispatch inside one (on lavapipe 5-100 us against a few us for a
+ * small kernel), so the median empty pass is subtracted and the rest divided by the repeat count:
+ * what is left is the sequence as it runs among others inside a step's pass (repeating amortises
+ * what the first dispatch of a pass pays, as the calibration's timing does). selfcheck passes one
+ * operator's dispatches of every layer as one sequence: the layers' weights take turns, as the
+ * calibration's cold-weight GEMMs do over copies of theirs.
  */
-export async function timeKernels(ctx: GpuContext, dispatches: readonly Dispatch[], repeat: number | readonly number[] = 1): Promise<KernelTimes> {
+export async function timeSequences(ctx: GpuContext, sequences: readonly (readonly Dispatch[])[], repeat: number | readonly number[] = 1): Promise<KernelTimes> {
   if (!ctx.hasTimestamps) throw new Error('per-kernel timing needs the timestamp-query feature');
   const { device } = ctx;
-  const kernels = dispatches.length;
-  const repeats = dispatches.map((_, i) => Math.max(1, Math.round(typeof repeat === 'number' ? repeat : (repeat[i] ?? 1))));
+  const kernels = sequences.length;
+  const repeats = sequences.map((_, i) => Math.max(1, Math.round(typeof repeat === 'number' ? repeat : (repeat[i] ?? 1))));
   const n = kernels + EMPTY_PASSES;
   const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * n });
   const resolve = device.createBuffer({ size: 16 * n, usage: Usage.QUERY_RESOLVE | Usage.COPY_SRC });
@@ -87,7 +89,7 @@ export async function timeKernels(ctx: GpuContext, dispatches: readonly Dispatch
     const encoder = device.createCommandEncoder();
     for (let i = 0; i < n; i++) {
       const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-      if (i < kernels) for (let r = 0; r < repeats[i]; r++) encode(pass, dispatches[i]);
+      if (i < kernels) for (let r = 0; r < repeats[i]; r++) for (const d of sequences[i]) encode(pass, d);
       pass.end();
     }
     encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
@@ -113,7 +115,7 @@ export const KERNEL_PASS_S = 1e-3;
 export const KERNEL_REPEATS = { min: 4, max: 64 } as const;
 
 /**
- * Repeats per dispatch so that each kernel's pass lasts about KERNEL_PASS_S, from a first timing:
+ * Repeats per sequence so that each one's pass lasts about KERNEL_PASS_S, from a first timing:
  * what the first dispatch of a pass pays (on lavapipe ~40 us, more than a small kernel itself)
  * then weighs under 1/min of a long kernel and a few us on a short one.
  */

@@ -3,8 +3,9 @@
  * (src/kernels/transformer.ts) is costed by the same src/perf predictor that serves datacenter
  * targets, with the calibrated profile as the target and the 'webgpu' engine (dispatch overhead
  * from the profile, no host overhead), then run on the GPU: whole steps in one compute pass (GPU
- * timestamps and wall clock), and again with every kernel in its own timestamped pass for the time
- * per operator. Predicted and measured time are compared in total and per operator class.
+ * timestamps and wall clock), and again with every operator (its dispatches of all layers, repeated)
+ * in its own timestamped pass for the time per operator. Predicted and measured time are compared
+ * in total and per operator class.
  */
 import type { GpuContext } from '../gpu/device.js';
 import type { Profile } from '../profile/schema.js';
@@ -20,7 +21,7 @@ import { runOnce, timeIteration } from '../gpu/timing.js';
 import { prepareMixbench } from '../kernels/fma.js';
 import { prepareStream, STREAM_VARIANTS, variantName } from '../kernels/stream.js';
 import type { KernelRun } from '../kernels/types.js';
-import { kernelRepeats, timeKernels, timeStep } from './selfcheck-timing.js';
+import { kernelRepeats, timeSequences, timeStep } from './selfcheck-timing.js';
 import { runSuite, type SuiteProgress } from './runner.js';
 import { buildProfile, hostInfo, profileHostCpu } from './profile.js';
 import { median } from './fit.js';
@@ -103,11 +104,26 @@ function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 }
 
-/** Seconds per operator name of one step from per-dispatch times. */
-function byOp(dispatches: readonly LabeledDispatch[], seconds: number[]): Map<string, number> {
-  const out = new Map<string, number>();
-  dispatches.forEach((d, i) => out.set(d.op, (out.get(d.op) ?? 0) + seconds[i]));
-  return out;
+/** One step's dispatches grouped by operator name, in step order within each (every layer's). */
+interface OpSequences {
+  ops: string[];
+  sequences: LabeledDispatch[][];
+}
+
+function opSequences(dispatches: readonly LabeledDispatch[]): OpSequences {
+  const byName = new Map<string, LabeledDispatch[]>();
+  for (const d of dispatches) {
+    const list = byName.get(d.op) ?? [];
+    list.push(d);
+    byName.set(d.op, list);
+  }
+  return { ops: [...byName.keys()], sequences: [...byName.values()] };
+}
+
+/** Times every operator of a step (all its layers' dispatches, repeated in one pass): seconds per step by name. */
+async function timeOps(ctx: GpuContext, step: OpSequences, repeats: number | readonly number[]): Promise<{ byOp: Map<string, number>; passOverheadS: number }> {
+  const t = await timeSequences(ctx, step.sequences, repeats);
+  return { byOp: new Map(step.ops.map((op, i) => [op, t.seconds[i]])), passOverheadS: t.passOverheadS };
 }
 
 function sumOps(steps: OpCost[][]): Map<string, number> {
@@ -146,8 +162,10 @@ async function prepareCheck(ctx: GpuContext, profile: Profile, config: MiniConfi
     gemm: gemmChoiceFromMeasurements(profile.measurements),
     attention: attentionChoiceFromMeasurements(profile.measurements),
   });
-  // warm-up: first use of every pipeline and buffer; then a first per-kernel timing sizes each
-  // kernel's repeats in its timed pass (kernelRepeats)
+  const prefillSeq = opSequences(model.prefill);
+  const decodeSeq = model.decode.map(opSequences);
+  // warm-up: first use of every pipeline and buffer; then a first per-operator timing sizes each
+  // operator's repeats in its timed pass (kernelRepeats)
   let prefillRepeats: number[] = [];
   const decodeRepeats: number[][] = [];
   try {
@@ -156,8 +174,8 @@ async function prepareCheck(ctx: GpuContext, profile: Profile, config: MiniConfi
     for (const d of model.decode) await runOnce(ctx, d);
     if (ctx.hasTimestamps) {
       model.setPrompt(prompt);
-      prefillRepeats = kernelRepeats((await timeKernels(ctx, model.prefill)).seconds);
-      for (const d of model.decode) decodeRepeats.push(kernelRepeats((await timeKernels(ctx, d)).seconds));
+      prefillRepeats = kernelRepeats((await timeSequences(ctx, prefillSeq.sequences)).seconds);
+      for (const d of decodeSeq) decodeRepeats.push(kernelRepeats((await timeSequences(ctx, d.sequences)).seconds));
     }
   } catch (err) {
     model.destroy();
@@ -183,16 +201,16 @@ async function prepareCheck(ctx: GpuContext, profile: Profile, config: MiniConfi
         decodeGpu[i].push(d.gpuS ?? d.wallS);
         decodeWall[i].push(d.wallS);
       }
-      // the same sequence kernel by kernel
+      // the same steps operator by operator
       if (ctx.hasTimestamps) {
         model.setPrompt(prompt);
-        const pk = await timeKernels(ctx, model.prefill, prefillRepeats);
+        const pk = await timeOps(ctx, prefillSeq, prefillRepeats);
         passOverhead.push(pk.passOverheadS);
-        prefillOps.push(byOp(model.prefill, pk.seconds));
+        prefillOps.push(pk.byOp);
         for (let i = 0; i < model.decode.length; i++) {
-          const dk = await timeKernels(ctx, model.decode[i], decodeRepeats[i]);
+          const dk = await timeOps(ctx, decodeSeq[i], decodeRepeats[i]);
           passOverhead.push(dk.passOverheadS);
-          decodeOps[i].push(byOp(model.decode[i], dk.seconds));
+          decodeOps[i].push(dk.byOp);
         }
       }
       repeats++;

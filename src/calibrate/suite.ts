@@ -23,6 +23,11 @@ export interface SuiteCase {
   prepare(ctx: GpuContext): Promise<AnyKernelRun>;
   /** overrides of the suite's timing options for this case */
   timing?: TimingOptions;
+  /**
+   * Time the kernel over cold copies of its inputs (src/calibrate/copies.ts), as a model step
+   * reads weights and KV cache once per layer: decode GEMMs and decode attention.
+   */
+  coldCopies?: boolean;
 }
 
 export interface CaseResult {

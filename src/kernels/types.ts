@@ -22,6 +22,12 @@ export interface KernelRun {
   /** the dispatches of one iteration (e.g. a split-K GEMM and its reduce) */
   iteration: Dispatch[];
   /**
+   * Kernel invocations one iteration holds (default 1): a run over cold copies of its inputs
+   * (src/calibrate/copies.ts) runs once per copy. flops, bytes and the seconds a suite records are
+   * per invocation, so the timing of an iteration is divided by this.
+   */
+  invocations?: number;
+  /**
    * Poisons the outputs, runs one iteration, reads the outputs back and compares every element
    * with the float64 CPU reference. relError is the largest relative error over the elements.
    */

@@ -107,11 +107,13 @@ function decodeShapes(mode: SuiteMode): DecodeShape[] {
 
 const shapeId = (s: object) => Object.entries(s).map(([k, v]) => `${k}=${v}`).join(' ');
 
-function cases<S extends object, C>(mod: AttentionModule<S, C>, family: string, shapes: S[], dtype: KernelDtype, config?: C): SuiteCase[] {
+/** `coldCopies`: timed over cold copies of the inputs (SuiteCase.coldCopies). */
+function cases<S extends object, C>(mod: AttentionModule<S, C>, family: string, shapes: S[], dtype: KernelDtype, config?: C, coldCopies = false): SuiteCase[] {
   return shapes.map((shape) => ({
-    id: `${family} ${shapeId(shape)} ${dtype}`,
+    id: `${family} ${shapeId(shape)} ${dtype}${coldCopies ? ' cold' : ''}`,
     family,
     prepare: (c: GpuContext) => mod.prepare(c, shape, dtype, config),
+    ...(coldCopies ? { coldCopies } : {}),
   }));
 }
 
@@ -139,7 +141,8 @@ export const attentionDecodeFamily: SuiteFamily = {
     const out: SuiteCase[] = [];
     for (const dtype of dtypes) {
       const config = await pickConfig(mod, 'attention-decode', decodeShapes('quick')[1], dtype, tools);
-      out.push(...cases(mod, 'attention-decode', decodeShapes(mode), dtype, config));
+      // a decode step reads each layer's KV cache once, after the other layers: cold copies
+      out.push(...cases(mod, 'attention-decode', decodeShapes(mode), dtype, config, true));
     }
     return out;
   },

@@ -2,9 +2,11 @@
  * GEMM in the calibration suite, on the GEMM module's own shapes (gemmCases) and tuner (tuneGemm):
  * the tuner tries every tile configuration on one representative shape per class (large, skinny),
  * verifies and times each, and caches the fastest, which prepareGemm then uses for every case.
+ * Skinny cases run over cold copies (src/calibrate/copies.ts); the tuner compares configurations
+ * on one set of inputs (in cache), which keeps tuning short.
  */
 import type { GpuContext } from '../../gpu/device.js';
-import { gemmCases, prepareGemm, tuneGemm, type GemmShape } from '../../kernels/gemm.js';
+import { gemmCases, prepareGemm, SKINNY_MAX_M, tuneGemm, type GemmShape } from '../../kernels/gemm.js';
 import { hasSubgroupMatrix, prepareGemmSubgroupMatrix } from '../../kernels/gemm-subgroup-matrix.js';
 import type { KernelDtype } from '../../kernels/types.js';
 import { defaultTiming } from '../timing-defaults.js';
@@ -39,7 +41,15 @@ export const gemmFamily: SuiteFamily = {
       // f16 on the largest shapes would dominate the run on a CPU adapter: every other shape only
       const shapes = dtype === 'f32' ? gemmCases(mode) : gemmCases('quick').filter((_, i) => i % 2 === 0);
       for (const shape of shapes) {
-        cases.push({ id: `gemm ${shapeId(shape)} ${dtype}`, family: 'gemm', prepare: (c: GpuContext) => prepareGemm(c, shape, dtype) });
+        // skinny (decode) GEMMs stream their weights once per step: timed over cold copies. Large
+        // ones reuse each B tile across M tiles, where the first touch weighs little.
+        const coldCopies = shape.m <= SKINNY_MAX_M;
+        cases.push({
+          id: `gemm ${shapeId(shape)} ${dtype}${coldCopies ? ' cold' : ''}`,
+          family: 'gemm',
+          prepare: (c: GpuContext) => prepareGemm(c, shape, dtype),
+          ...(coldCopies ? { coldCopies } : {}),
+        });
       }
     }
     if (hasSubgroupMatrix(ctx)) {
