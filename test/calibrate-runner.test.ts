@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openGpu, type GpuContext } from '../src/gpu/device.js';
 import { perInvocation, runCase, runSuite } from '../src/calibrate/runner.js';
-import { prepareGemm } from '../src/kernels/gemm.js';
-import { COLD_COPY_BYTES, COLD_MAX_COPIES, coldCopyCount, prepareColdCopies } from '../src/calibrate/copies.js';
+import { gemmBytes, prepareGemm } from '../src/kernels/gemm.js';
+import { CPU_COLD_COPIES, GPU_COLD_COPIES, coldCopyCount, coldCopyPlan, prepareColdCopies } from '../src/calibrate/copies.js';
 import { buildProfile } from '../src/calibrate/profile.js';
 import { loadFamilies, CORE_FAMILIES, type SuiteFamily } from '../src/calibrate/suite.js';
 import { prepareFma } from '../src/kernels/fma.js';
@@ -94,7 +94,7 @@ describe('calibration runner', () => {
     const prepare = (c: GpuContext) => prepareGemm(c, shape, 'f32', 'reg-4x4-w8x1');
     const cold = await runCase(ctx, { id: 'cold', family: 'gemm', prepare, coldCopies: true }, fast);
     const hot = await runCase(ctx, { id: 'hot', family: 'gemm', prepare }, fast);
-    expect(cold.measurement?.shape.copies).toBe(coldCopyCount(hot.measurement!.bytes));
+    expect(cold.measurement?.shape.copies).toBe(coldCopyCount(hot.measurement!.bytes, coldCopyPlan(ctx.report)));
     expect(cold.measurement!.bytes).toBe(hot.measurement!.bytes);
     expect(cold.measurement!.flops).toBe(hot.measurement!.flops);
     const ratio = cold.measurement!.seconds / hot.measurement!.seconds;
@@ -103,9 +103,14 @@ describe('calibration runner', () => {
   });
 
   it('cold copies: each has its own inputs and a copy that computes wrong fails the whole run', async () => {
-    expect(coldCopyCount(COLD_COPY_BYTES)).toBe(2);
-    expect(coldCopyCount(1024)).toBe(COLD_MAX_COPIES);
-    expect(coldCopyCount(COLD_COPY_BYTES / 5)).toBe(5);
+    expect(coldCopyCount(CPU_COLD_COPIES.bytes)).toBe(2);
+    expect(coldCopyCount(1024)).toBe(CPU_COLD_COPIES.maxCopies);
+    expect(coldCopyCount(CPU_COLD_COPIES.bytes / 5)).toBe(5);
+    // a GPU's copies go past its last-level cache: far more of them
+    expect(coldCopyPlan({ architecture: 'software' })).toBe(CPU_COLD_COPIES);
+    expect(coldCopyPlan({ architecture: 'hopper' })).toBe(GPU_COLD_COPIES);
+    expect(coldCopyCount(2 ** 20, GPU_COLD_COPIES)).toBe(512);
+    expect(coldCopyCount(2 ** 20, GPU_COLD_COPIES) * 2 ** 20).toBeGreaterThan(256e6 * 2);
     let made = 0;
     const prepare = async (c: GpuContext) => {
       const run = await prepareGemm(c, { m: 1, n: 64, k: 96, splitK: 1 }, 'f32', 'reg-4x4-w8x1');
@@ -113,9 +118,11 @@ describe('calibration runner', () => {
       return broken ? { ...run, verify: async () => ({ ...(await run.verify()), ok: false }) } : run;
     };
     const run = await prepareColdCopies(ctx, prepare);
+    const copies = coldCopyCount(gemmBytes({ m: 1, n: 64, k: 96 }, 'f32'), coldCopyPlan(ctx.report));
     try {
-      expect(run.invocations).toBe(COLD_MAX_COPIES);
-      expect(new Set(run.iteration.map((d) => d.bindGroups[0])).size).toBe(COLD_MAX_COPIES);
+      expect(run.invocations).toBe(copies);
+      expect(run.shape.copies).toBe(copies);
+      expect(new Set(run.iteration.map((d) => d.bindGroups[0])).size).toBe(copies);
       expect((await run.verify()).ok).toBe(false);
     } finally {
       run.destroy();

@@ -6,27 +6,42 @@
  * inputs the others have pushed out of the caches nearest the cores. The measurement is per
  * invocation (KernelRun.invocations).
  */
-import type { GpuContext } from '../gpu/device.js';
+import type { AdapterReport, GpuContext } from '../gpu/device.js';
 import type { KernelRun } from '../kernels/types.js';
 
-/**
- * Least bytes the copies move per iteration (at least two copies): past a CPU core's L2 (lavapipe:
- * 4 MiB on the CI VM) and a GPU's L1 and shared memory. On lavapipe GEMVs of 0.25-16 MiB weights
- * ran 2-10% slower over 16 MiB of copies than on one, about as much as inside the mini transformer's
- * steps; over 64 or 160 MiB they ran slower than in any step (README, "Cold caches"). A GPU with a
- * larger L2 (H100: 50 MB) still serves the smaller cases from L2 at this size.
- */
-export const COLD_COPY_BYTES = 16 * 2 ** 20;
-/** Most copies per iteration (each adds its dispatches to the iteration). */
-export const COLD_MAX_COPIES = 32;
-
-/** Copies of a case moving `bytes` per invocation: enough to fill COLD_COPY_BYTES, 2..COLD_MAX_COPIES. */
-export function coldCopyCount(bytes: number): number {
-  return Math.min(COLD_MAX_COPIES, Math.max(2, Math.ceil(COLD_COPY_BYTES / Math.max(1, bytes))));
+/** How many cold copies a case gets: enough to move `bytes` per iteration, 2..maxCopies. */
+export interface ColdCopyPlan {
+  bytes: number;
+  maxCopies: number;
 }
 
 /**
- * Prepares `prepare` as many times as coldCopyCount says for the first copy's bytes and joins the
+ * On a CPU adapter: past a core's L2 (lavapipe: 4 MiB on the CI VM). On lavapipe GEMVs of
+ * 0.25-16 MiB weights ran 2-10% slower over 16 MiB of copies than on one, about as much as inside
+ * the mini transformer's steps; over 64 or 160 MiB they ran slower than in any step (README, "Cold
+ * caches"), since a step's weights (11-62 MB) stay in the host's L3.
+ */
+export const CPU_COLD_COPIES: ColdCopyPlan = { bytes: 16 * 2 ** 20, maxCopies: 32 };
+/**
+ * On a GPU: twice the largest last-level cache of the catalog's accelerators (MI300X: 256 MB
+ * Infinity Cache; H100 and H200: 50 MB L2; B200: 126 MB; shared reference hardware.md), since a
+ * model's weights never fit in it. Not measured on a GPU yet (no GPU lent so far).
+ */
+export const GPU_COLD_COPIES: ColdCopyPlan = { bytes: 512 * 2 ** 20, maxCopies: 512 };
+
+/** The plan for an adapter: CPU adapters (architecture 'software') and GPUs differ. */
+export function coldCopyPlan(report: Pick<AdapterReport, 'architecture'>): ColdCopyPlan {
+  return report.architecture === 'software' ? CPU_COLD_COPIES : GPU_COLD_COPIES;
+}
+
+/** Copies of a case moving `bytes` per invocation: enough to fill plan.bytes, 2..plan.maxCopies. */
+export function coldCopyCount(bytes: number, plan: ColdCopyPlan = CPU_COLD_COPIES): number {
+  return Math.min(plan.maxCopies, Math.max(2, Math.ceil(plan.bytes / Math.max(1, bytes))));
+}
+
+/**
+ * Prepares `prepare` as many times as coldCopyCount says for the first copy's bytes (on this
+ * adapter's plan) and joins the
  * copies into one run: the iteration is every copy's iteration in turn, verify checks every copy
  * against its own CPU reference (the worst error is reported), destroy frees them all.
  */
@@ -34,7 +49,7 @@ export async function prepareColdCopies(ctx: GpuContext, prepare: (ctx: GpuConte
   const first = await prepare(ctx);
   const runs = [first];
   try {
-    const copies = coldCopyCount(first.bytes);
+    const copies = coldCopyCount(first.bytes, coldCopyPlan(ctx.report));
     while (runs.length < copies) runs.push(await prepare(ctx));
   } catch (err) {
     for (const r of runs) r.destroy();
