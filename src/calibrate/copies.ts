@@ -41,9 +41,9 @@ export function coldCopyCount(bytes: number, plan: ColdCopyPlan = CPU_COLD_COPIE
 
 /**
  * Prepares `prepare` as many times as coldCopyCount says for the first copy's bytes (on this
- * adapter's plan) and joins the
- * copies into one run: the iteration is every copy's iteration in turn, verify checks every copy
- * against its own CPU reference (the worst error is reported), destroy frees them all.
+ * adapter's plan) and joins the copies into one run: the iteration is every copy's iteration in
+ * turn, verify checks every copy against its own CPU reference (the worst error is reported),
+ * destroy frees them all.
  */
 export async function prepareColdCopies(ctx: GpuContext, prepare: (ctx: GpuContext) => Promise<KernelRun>): Promise<KernelRun> {
   const first = await prepare(ctx);

@@ -74,7 +74,7 @@ export interface KernelTimes {
  * what is left is the sequence as it runs among others inside a step's pass (repeating amortises
  * what the first dispatch of a pass pays, as the calibration's timing does). selfcheck passes one
  * operator's dispatches of every layer as one sequence: the layers' weights take turns, as the
- * calibration's cold-weight GEMMs do over copies of theirs.
+ * calibration's cold copies do (src/calibrate/copies.ts).
  */
 export async function timeSequences(ctx: GpuContext, sequences: readonly (readonly Dispatch[])[], repeat: number | readonly number[] = 1): Promise<KernelTimes> {
   if (!ctx.hasTimestamps) throw new Error('per-kernel timing needs the timestamp-query feature');
