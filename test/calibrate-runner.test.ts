@@ -106,6 +106,8 @@ describe('calibration runner', () => {
     expect(coldCopyCount(CPU_COLD_COPIES.bytes)).toBe(2);
     expect(coldCopyCount(1024)).toBe(CPU_COLD_COPIES.maxCopies);
     expect(coldCopyCount(CPU_COLD_COPIES.bytes / 5)).toBe(5);
+    // a small kernel's copies fill the plan too (a one-row decode attention moves 35-40 KB)
+    expect(coldCopyCount(40e3) * 40e3).toBeGreaterThanOrEqual(CPU_COLD_COPIES.bytes);
     // a GPU's copies go past its last-level cache: far more of them
     expect(coldCopyPlan({ architecture: 'software' })).toBe(CPU_COLD_COPIES);
     expect(coldCopyPlan({ architecture: 'hopper' })).toBe(GPU_COLD_COPIES);

@@ -134,6 +134,12 @@ describe('stepCost', () => {
     const b = stepCost(ctx, { prefill: [], decode: [{ pastTokens: 100_000 }] });
     expect(b.seconds).toBeGreaterThan(a.seconds);
   });
+  it('the final norm moves what one layer\'s fused add + norm moves', () => {
+    const s = stepCost(ctx, { prefill: [{ tokens: 64, pastTokens: 0 }], decode: [] }, { breakdown: true });
+    const op = (name: string) => s.ops.find((o) => o.op === name)!;
+    expect(op('final_norm').bytes * l8b.numLayers).toBeCloseTo(op('input_norm').bytes, 6);
+    expect(op('final_norm').flops * l8b.numLayers).toBeCloseTo(op('input_norm').flops, 6);
+  });
   it('rejects malformed steps', () => {
     expect(() => stepCost(ctx, { prefill: [{ tokens: 0, pastTokens: 0 }], decode: [] })).toThrow(UserError);
     expect(() => stepCost(ctx, { prefill: [], decode: [{ pastTokens: -1 }] })).toThrow(UserError);

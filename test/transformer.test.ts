@@ -63,6 +63,46 @@ describe('mini transformer on the GPU', () => {
     expect(r.tokens, `seed ${seed}`).toEqual(r.want);
   });
 
+  it('cold copies: timing steps repeat one-row GEMMs and decode attention on copied inputs; the steps stay exact', async () => {
+    const config = findMiniConfig('tiny');
+    const seed = (Math.random() * 2 ** 31) >>> 0;
+    const asked = new Map<string, number>();
+    const coldCopies = (op: string, bytes: number) => (asked.set(op, bytes), 3);
+    const r = await checkAgainstCpu(config, seed, { coldCopies });
+    for (const e of r.errors) expect(e, `seed ${seed}`).toBeLessThan(1e-3);
+    expect(r.tokens, `seed ${seed}`).toEqual(r.want);
+    const h = config.hidden;
+    const hd = h / config.heads;
+    expect(asked.get('qkv_proj')).toBe(config.layers * h * (h + 2 * config.kvHeads * hd) * 4);
+    expect(asked.get('lm_head')).toBe(h * config.vocab * 4);
+
+    const model = await buildGpuMiniModel(ctx, config, randomWeights(config, seed), { coldCopies });
+    try {
+      const count = (ds: { op: string }[], op: string) => ds.filter((d) => d.op === op).length;
+      const step = model.decode[0];
+      const timing = model.timing.decode[0];
+      for (const op of ['qkv_proj', 'o_proj', 'gate_up_proj', 'down_proj', 'lm_head', 'attention_decode']) {
+        expect(count(timing, op), op).toBe(3 * count(step, op));
+      }
+      for (const op of ['input_norm', 'rotary', 'silu_mul', 'sampling']) expect(count(timing, op), op).toBe(count(step, op));
+      // the prefill's GEMMs have many rows (no copies); its LM head reads one row
+      expect(count(model.timing.prefill, 'qkv_proj')).toBe(count(model.prefill, 'qkv_proj'));
+      expect(count(model.timing.prefill, 'lm_head')).toBe(3 * count(model.prefill, 'lm_head'));
+      expect(model.decode.every((d) => d.every((x) => x.copy === undefined))).toBe(true);
+      // a GEMM copy computes what the original does, from its own weight buffer
+      model.setPrompt(randomPrompt(config, seed));
+      await runOnce(ctx, model.prefill);
+      await runOnce(ctx, step);
+      const logits = await model.readLogits();
+      for (const j of [1, 2]) {
+        await runOnce(ctx, timing.filter((d) => d.op === 'lm_head' && d.copy === j));
+        expect(maxRelError(await model.readLogits(), Float64Array.from(logits))).toBeLessThan(1e-6);
+      }
+    } finally {
+      model.destroy();
+    }
+  });
+
   it('refuses impossible configurations with one line', () => {
     const base = findMiniConfig('tiny');
     const bad: [Partial<MiniConfig>, RegExp][] = [

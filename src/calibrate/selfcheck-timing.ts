@@ -75,12 +75,23 @@ export interface KernelTimes {
  * what the first dispatch of a pass pays, as the calibration's timing does). selfcheck passes one
  * operator's dispatches of every layer as one sequence: the layers' weights take turns, as the
  * calibration's cold copies do (src/calibrate/copies.ts).
+ *
+ * `warm` (one count for all, or one per sequence) runs the sequence that many times in an untimed
+ * pass just before its timed one: a small kernel right after a heavy one runs slower for a while
+ * (see warmRepeats), and the calibration times every kernel in that steady state.
  */
-export async function timeSequences(ctx: GpuContext, sequences: readonly (readonly Dispatch[])[], repeat: number | readonly number[] = 1): Promise<KernelTimes> {
+export async function timeSequences(
+  ctx: GpuContext,
+  sequences: readonly (readonly Dispatch[])[],
+  repeat: number | readonly number[] = 1,
+  warm: number | readonly number[] = 0,
+): Promise<KernelTimes> {
   if (!ctx.hasTimestamps) throw new Error('per-kernel timing needs the timestamp-query feature');
   const { device } = ctx;
   const kernels = sequences.length;
-  const repeats = sequences.map((_, i) => Math.max(1, Math.round(typeof repeat === 'number' ? repeat : (repeat[i] ?? 1))));
+  const count = (c: number | readonly number[], i: number, least: number) => Math.max(least, Math.round(typeof c === 'number' ? c : (c[i] ?? least)));
+  const repeats = sequences.map((_, i) => count(repeat, i, 1));
+  const warms = sequences.map((_, i) => count(warm, i, 0));
   const n = kernels + EMPTY_PASSES;
   const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * n });
   const resolve = device.createBuffer({ size: 16 * n, usage: Usage.QUERY_RESOLVE | Usage.COPY_SRC });
@@ -88,6 +99,11 @@ export async function timeSequences(ctx: GpuContext, sequences: readonly (readon
   try {
     const encoder = device.createCommandEncoder();
     for (let i = 0; i < n; i++) {
+      if (i < kernels && warms[i] > 0) {
+        const warmPass = encoder.beginComputePass();
+        for (let r = 0; r < warms[i]; r++) for (const d of sequences[i]) encode(warmPass, d);
+        warmPass.end();
+      }
       const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
       if (i < kernels) for (let r = 0; r < repeats[i]; r++) for (const d of sequences[i]) encode(pass, d);
       pass.end();
@@ -121,4 +137,16 @@ export const KERNEL_REPEATS = { min: 4, max: 64 } as const;
  */
 export function kernelRepeats(firstS: readonly number[]): number[] {
   return firstS.map((s) => Math.min(KERNEL_REPEATS.max, Math.max(KERNEL_REPEATS.min, Math.ceil(KERNEL_PASS_S / Math.max(s, 1e-7)))));
+}
+
+/**
+ * Untimed repeats before each sequence's timed pass: as many as timed for a sequence shorter than
+ * KERNEL_PASS_S, none for a longer one. On lavapipe (Xeon VM, 2026-12-03) a small dispatch right
+ * after a heavy pass ran slower for about 0.5 ms: wide-shallow's final norm took 8.7 us per
+ * dispatch over the first 16 after the down projection, 6.9 us after 48, against 6.4 us after
+ * another small kernel; in a pass of 64 repeats that lifted its time per dispatch by about 20%.
+ * A sequence of 1 ms or more pays it once over a long pass (under 3%).
+ */
+export function warmRepeats(firstS: readonly number[], repeats: readonly number[]): number[] {
+  return firstS.map((s, i) => (s < KERNEL_PASS_S ? (repeats[i] ?? 0) : 0));
 }

@@ -21,8 +21,9 @@ import { runOnce, timeIteration } from '../gpu/timing.js';
 import { prepareMixbench } from '../kernels/fma.js';
 import { prepareStream, STREAM_VARIANTS, variantName } from '../kernels/stream.js';
 import type { KernelRun } from '../kernels/types.js';
-import { kernelRepeats, timeSequences, timeStep } from './selfcheck-timing.js';
+import { kernelRepeats, timeSequences, timeStep, warmRepeats } from './selfcheck-timing.js';
 import { runSuite, type SuiteProgress } from './runner.js';
+import { coldCopyCount, coldCopyPlan } from './copies.js';
 import { buildProfile, hostInfo, profileHostCpu } from './profile.js';
 import { median } from './fit.js';
 
@@ -104,10 +105,15 @@ function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 }
 
-/** One step's dispatches grouped by operator name, in step order within each (every layer's). */
+/**
+ * One step's dispatches grouped by operator name, in step order within each (every layer's, each
+ * followed by its cold copies); `share`: the part of a sequence's time that is the step's own
+ * (1 / copies).
+ */
 interface OpSequences {
   ops: string[];
   sequences: LabeledDispatch[][];
+  share: number[];
 }
 
 function opSequences(dispatches: readonly LabeledDispatch[]): OpSequences {
@@ -117,13 +123,54 @@ function opSequences(dispatches: readonly LabeledDispatch[]): OpSequences {
     list.push(d);
     byName.set(d.op, list);
   }
-  return { ops: [...byName.keys()], sequences: [...byName.values()] };
+  const sequences = [...byName.values()];
+  const share = sequences.map((seq) => seq.filter((d) => d.copy === undefined).length / seq.length);
+  return { ops: [...byName.keys()], sequences, share };
+}
+
+/**
+ * Most copies of one operator's dispatches over a check: copies x layers x steps. Every copy holds
+ * a bind group per dispatch, layer and step, and lavapipe maps memory for each: tiny with the
+ * plan's 512 copies reached 58,000 of the 65,530 maps a Linux process may hold, and crashed past
+ * them. With this bound the three named configurations hold about 20,000 (narrow-deep's decode
+ * attention gets 22 copies, 6.4 MB, where the plan asks for 58; past the 2 MiB L2 either way).
+ */
+export const SELFCHECK_COPY_SETS = 2048;
+
+/**
+ * Cold copies per operator as the calibration gives them (src/calibrate/copies.ts): an operator
+ * whose reads over all layers already fill the adapter's plan gets none, the rest enough to fill
+ * it, within SELFCHECK_COPY_SETS.
+ */
+export function selfcheckCopies(ctx: GpuContext, config: MiniConfig): (op: string, bytes: number) => number {
+  const plan = coldCopyPlan(ctx.report);
+  const most = Math.max(1, Math.floor(SELFCHECK_COPY_SETS / (config.layers * (config.decode + 1))));
+  return (_op, bytes) => (bytes >= plan.bytes ? 1 : Math.min(most, coldCopyCount(bytes, plan)));
+}
+
+/** Timed and untimed (warm-up) repeats of each operator's sequence, sized from a first timing. */
+interface OpPlan {
+  repeats: number[];
+  warm: number[];
+}
+
+/** Sizing timings per step: the fastest of them sizes each operator's pass (a slow one would size it short). */
+const PLAN_SAMPLES = 3;
+
+async function planOps(ctx: GpuContext, step: OpSequences): Promise<OpPlan> {
+  let firstS: number[] = [];
+  for (let k = 0; k < PLAN_SAMPLES; k++) {
+    const s = (await timeSequences(ctx, step.sequences)).seconds;
+    firstS = k === 0 ? s : firstS.map((t, i) => Math.min(t, s[i]));
+  }
+  const repeats = kernelRepeats(firstS);
+  return { repeats, warm: warmRepeats(firstS, repeats) };
 }
 
 /** Times every operator of a step (all its layers' dispatches, repeated in one pass): seconds per step by name. */
-async function timeOps(ctx: GpuContext, step: OpSequences, repeats: number | readonly number[]): Promise<{ byOp: Map<string, number>; passOverheadS: number }> {
-  const t = await timeSequences(ctx, step.sequences, repeats);
-  return { byOp: new Map(step.ops.map((op, i) => [op, t.seconds[i]])), passOverheadS: t.passOverheadS };
+async function timeOps(ctx: GpuContext, step: OpSequences, plan: OpPlan): Promise<{ byOp: Map<string, number>; passOverheadS: number }> {
+  const t = await timeSequences(ctx, step.sequences, plan.repeats, plan.warm);
+  return { byOp: new Map(step.ops.map((op, i) => [op, t.seconds[i] * step.share[i]])), passOverheadS: t.passOverheadS };
 }
 
 function sumOps(steps: OpCost[][]): Map<string, number> {
@@ -170,21 +217,22 @@ async function prepareCheck(ctx: GpuContext, profile: Profile, config: MiniConfi
   const model = await buildGpuMiniModel(ctx, config, weights, {
     gemm: gemmChoiceFromMeasurements(profile.measurements),
     attention: attentionChoiceFromMeasurements(profile.measurements),
+    coldCopies: selfcheckCopies(ctx, config),
   });
-  const prefillSeq = opSequences(model.prefill);
-  const decodeSeq = model.decode.map(opSequences);
+  const prefillSeq = opSequences(model.timing.prefill);
+  const decodeSeq = model.timing.decode.map(opSequences);
   // warm-up: first use of every pipeline and buffer; then a first per-operator timing sizes each
-  // operator's repeats in its timed pass (kernelRepeats)
-  let prefillRepeats: number[] = [];
-  const decodeRepeats: number[][] = [];
+  // operator's repeats in its timed pass and its untimed warm-up (kernelRepeats, warmRepeats)
+  let prefillPlan: OpPlan = { repeats: [], warm: [] };
+  const decodePlans: OpPlan[] = [];
   try {
     model.setPrompt(prompt);
     await runOnce(ctx, model.prefill);
     for (const d of model.decode) await runOnce(ctx, d);
     if (ctx.hasTimestamps) {
       model.setPrompt(prompt);
-      prefillRepeats = kernelRepeats((await timeSequences(ctx, prefillSeq.sequences)).seconds);
-      for (const d of decodeSeq) decodeRepeats.push(kernelRepeats((await timeSequences(ctx, d.sequences)).seconds));
+      prefillPlan = await planOps(ctx, prefillSeq);
+      for (const d of decodeSeq) decodePlans.push(await planOps(ctx, d));
     }
   } catch (err) {
     model.destroy();
@@ -216,12 +264,12 @@ async function prepareCheck(ctx: GpuContext, profile: Profile, config: MiniConfi
       if (ctx.hasTimestamps) {
         model.setPrompt(prompt);
         for (let k = 0; k < PREFILL_SAMPLES; k++) {
-          const pk = await timeOps(ctx, prefillSeq, prefillRepeats);
+          const pk = await timeOps(ctx, prefillSeq, prefillPlan);
           passOverhead.push(pk.passOverheadS);
           prefillOps.push(pk.byOp);
         }
         for (let i = 0; i < model.decode.length; i++) {
-          const dk = await timeOps(ctx, decodeSeq[i], decodeRepeats[i]);
+          const dk = await timeOps(ctx, decodeSeq[i], decodePlans[i]);
           passOverhead.push(dk.passOverheadS);
           decodeOps[i].push(dk.byOp);
         }

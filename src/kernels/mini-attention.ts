@@ -95,12 +95,14 @@ export async function attentionDecodeDispatches(
   kvLen: number,
   bufs: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; part: GPUBuffer; o: GPUBuffer },
   config: AttentionDecodeConfig = DEFAULT_DECODE_CONFIG,
+  /** the uniforms of an earlier call with the same shape, kvLen and config, to bind again */
+  reuse?: readonly GPUBuffer[],
 ): Promise<AttentionDispatches> {
   config = effectiveDecodeConfig(ctx, s, config);
   const { chunk, splits } = miniDecodeSplits(s, kvLen, config);
   const { pass1, pass2 } = await decodePipelines(ctx, s, 'f32', config);
-  const params1 = uploadBuffer(ctx, new Uint32Array([kvLen, s.numKvHeads, splits, chunk]), UNIFORM);
-  const params2 = uploadBuffer(ctx, new Uint32Array([s.numHeads, splits, 0, 0]), UNIFORM);
+  const params1 = reuse?.[0] ?? uploadBuffer(ctx, new Uint32Array([kvLen, s.numKvHeads, splits, chunk]), UNIFORM);
+  const params2 = reuse?.[1] ?? uploadBuffer(ctx, new Uint32Array([s.numHeads, splits, 0, 0]), UNIFORM);
   return {
     dispatches: [
       { pipeline: pass1, bindGroups: [bindBuffers(ctx, pass1, [bufs.q, bufs.k, bufs.v, bufs.part, params1])], workgroups: [splits, s.numKvHeads, 1] },

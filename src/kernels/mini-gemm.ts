@@ -71,7 +71,11 @@ export interface GemmDispatches {
   variant: string;
 }
 
-/** C[m][n] = A[m][k] x B, f32, on the given buffers (B in config.layoutB). */
+/**
+ * C[m][n] = A[m][k] x B, f32, on the given buffers (B in config.layoutB). `partials`: a split-K
+ * partial buffer to reuse (one of an earlier call with the same shape, whose dispatches never run
+ * interleaved with these); without it a new one is made and returned in `scratch`.
+ */
 export async function gemmDispatches(
   ctx: GpuContext,
   a: BufferRange,
@@ -80,6 +84,7 @@ export async function gemmDispatches(
   shape: { m: number; n: number; k: number },
   config: GemmConfig,
   allowSplit = true,
+  partials?: GPUBuffer,
 ): Promise<GemmDispatches> {
   const { m, n, k } = shape;
   const vecA = k % 4 === 0;
@@ -95,14 +100,15 @@ export async function gemmDispatches(
   if (!partial) {
     return { dispatches: [{ pipeline, bindGroups: [bindBuffers(ctx, pipeline, [a, b, c])], workgroups }], scratch: [], variant };
   }
-  const partials = createBuffer(ctx, splits * m * n * 4);
+  const reused = partials !== undefined && partials.size >= splits * m * n * 4;
+  const part = reused ? partials : createBuffer(ctx, splits * m * n * 4);
   const reduce = await createPipelineChecked(ctx, withElementType(loadWgsl('gemm-reduce'), 'T', 'f32'), { MN: m * n, SPLITS: splits, WG: 64 });
   return {
     dispatches: [
-      { pipeline, bindGroups: [bindBuffers(ctx, pipeline, [a, b, partials])], workgroups },
-      { pipeline: reduce, bindGroups: [bindBuffers(ctx, reduce, [partials, c])], workgroups: grid(ctx, Math.ceil((m * n) / 64)) },
+      { pipeline, bindGroups: [bindBuffers(ctx, pipeline, [a, b, part])], workgroups },
+      { pipeline: reduce, bindGroups: [bindBuffers(ctx, reduce, [part, c])], workgroups: grid(ctx, Math.ceil((m * n) / 64)) },
     ],
-    scratch: [partials],
+    scratch: reused ? [] : [part],
     variant,
   };
 }

@@ -23,6 +23,8 @@ import type { GemmLayoutB } from './gemm-wgsl.js';
 /** A dispatch and the src/perf operator it belongs to (qkv_proj, attention_decode, sampling...). */
 export interface LabeledDispatch extends Dispatch {
   op: string;
+  /** 1.. for a cold copy (see BuildOptions.coldCopies), absent for the step's own dispatch */
+  copy?: number;
 }
 
 export interface GpuMiniModel {
@@ -31,6 +33,12 @@ export interface GpuMiniModel {
   prefill: LabeledDispatch[];
   /** decode step i (0-based): token at position prompt + i against prompt + i cached ones */
   decode: LabeledDispatch[][];
+  /**
+   * The same steps with each operator's cold copies (BuildOptions.coldCopies) after each of its
+   * dispatches, for timing operator by operator; a copy computes the same thing on its own copy
+   * of the weights (or KV cache) into the same outputs. Equal to prefill and decode without copies.
+   */
+  timing: { prefill: LabeledDispatch[]; decode: LabeledDispatch[][] };
   /** GEMM tile configurations used, by phase */
   gemmVariants: Record<string, string>;
   /** writes the prompt's token ids (and clears the generated ones) */
@@ -47,6 +55,13 @@ export interface BuildOptions {
   gemm?: GemmChoice;
   /** attention tile configurations (default: the attention modules' defaults) */
   attention?: AttentionChoice;
+  /**
+   * How many times `timing` runs an operator that reads `bytes` of weights or KV cache per step
+   * (over all layers): 1 (the default) is the step itself, n adds n - 1 copies. Only the operators
+   * the calibration times on cold copies get them: the one-row GEMMs (decode projections, the LM
+   * head) and decode attention.
+   */
+  coldCopies?: (op: string, bytes: number) => number;
 }
 
 const WG = 64;
@@ -101,8 +116,18 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
     const part = own(createBuffer(ctx, decodePartialBytes(ctx, attnShape, cap, attnChoice.decode)));
     const kCache = weights.layers.map(() => buf(cap * kvd));
     const vCache = weights.layers.map(() => buf(cap * kvd));
+    // a decode attention copy reads its own (zero) cache: its time, not its output, is what counts
+    const kvCopies = new Map<string, { k: GPUBuffer; v: GPUBuffer }>();
+    const kvCopy = (l: number, j: number) => {
+      const id = `${l}#${j}`;
+      let kv = kvCopies.get(id);
+      if (!kv) kvCopies.set(id, (kv = { k: buf(cap * kvd), v: buf(cap * kvd) }));
+      return kv;
+    };
 
+    const copiesOf = (op: string, bytes: number) => Math.max(1, Math.round(opts.coldCopies?.(op, bytes) ?? 1));
     const gemmVariants: Record<string, string> = {};
+    /** The GEMM's dispatches, then those of its cold copies (one-row GEMMs only) reading copied weights. */
     const gemm = async (
       op: string,
       phase: string,
@@ -113,13 +138,21 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
       m: number,
       n: number,
       k: number,
+      stepBytes: number,
     ): Promise<LabeledDispatch[]> => {
       const cfg = gemmConfigFor(choice, m);
       const split = m > 64 || choice.skinnySplit;
-      const g = await gemmDispatches(ctx, a, weight(wKey, data, k, n, cfg.layoutB), out, { m, n, k }, cfg, split);
-      owned.push(...g.scratch);
-      gemmVariants[`${phase} ${op}`] = g.variant;
-      return g.dispatches.map((d) => ({ ...d, op }));
+      const copies = m === 1 ? copiesOf(op, stepBytes) : 1;
+      const all: LabeledDispatch[] = [];
+      let partials: GPUBuffer | undefined; // the copies share the original's split-K buffer
+      for (let j = 0; j < copies; j++) {
+        const g = await gemmDispatches(ctx, a, weight(j === 0 ? wKey : `${wKey}#${j}`, data, k, n, cfg.layoutB), out, { m, n, k }, cfg, split, partials);
+        owned.push(...g.scratch);
+        partials ??= g.scratch[0];
+        if (j === 0) gemmVariants[`${phase} ${op}`] = g.variant;
+        all.push(...g.dispatches.map((d) => (j === 0 ? { ...d, op } : { ...d, op, copy: j })));
+      }
+      return all;
     };
     const elementwise = async (op: string, shader: string, constants: Record<string, number>, buffers: GPUBuffer[], workgroups: [number, number?]): Promise<LabeledDispatch> => {
       const pipeline = await createPipelineChecked(ctx, loadWgsl(shader), constants);
@@ -139,7 +172,7 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
           ...(await rmsnormDispatch(ctx, { H4: h / 4, ADD: add, ROWS: T, EPS: RMS_EPS }, [x, delta, w, normed])),
         });
         out.push(await norm('input_norm', l > 0 ? 1 : 0, layerNorms[l].attn));
-        out.push(...(await gemm('qkv_proj', phase, normed, `wqkv${l}`, lw.wqkv, qkv, T, qkvd, h)));
+        out.push(...(await gemm('qkv_proj', phase, normed, `wqkv${l}`, lw.wqkv, qkv, T, qkvd, h, c.layers * h * qkvd * 4)));
         out.push(await elementwise('rotary', 'mini-rotary', { T, QH: c.heads, KVH: c.kvHeads, HD2: hd / 2 }, [qkv, q, rope, params], threads(T * (hd / 2))));
         out.push(await elementwise('kv_cache_write', 'mini-kv-write', { T, QDIM4: qd / 4, KVDIM4: kvd / 4 }, [qkv, kCache[l], vCache[l], params], threads((T * kvd) / 4)));
         if (phase === 'prefill') {
@@ -147,15 +180,21 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
           owned.push(...a.uniforms);
           out.push(...a.dispatches.map((d) => ({ ...d, op: 'attention_prefill' })));
         } else {
-          const a = await attentionDecodeDispatches(ctx, attnShape, pos0 + 1, { q, k: kCache[l], v: vCache[l], part, o: attn }, attnChoice.decode);
-          owned.push(...a.uniforms);
-          out.push(...a.dispatches.map((d) => ({ ...d, op: 'attention_decode' })));
+          const copies = copiesOf('attention_decode', 2 * c.layers * (pos0 + 1) * kvd * 4);
+          let uniforms: GPUBuffer[] | undefined; // the copies share the original's shape uniforms
+          for (let j = 0; j < copies; j++) {
+            const kv = j === 0 ? { k: kCache[l], v: vCache[l] } : kvCopy(l, j);
+            const a = await attentionDecodeDispatches(ctx, attnShape, pos0 + 1, { q, ...kv, part, o: attn }, attnChoice.decode, uniforms);
+            if (!uniforms) owned.push(...a.uniforms);
+            uniforms ??= a.uniforms;
+            out.push(...a.dispatches.map((d) => (j === 0 ? { ...d, op: 'attention_decode' } : { ...d, op: 'attention_decode', copy: j })));
+          }
         }
-        out.push(...(await gemm('o_proj', phase, attn, `wo${l}`, lw.wo, delta, T, h, qd)));
+        out.push(...(await gemm('o_proj', phase, attn, `wo${l}`, lw.wo, delta, T, h, qd, c.layers * qd * h * 4)));
         out.push(await norm('post_attention_norm', 1, layerNorms[l].mlp));
-        out.push(...(await gemm('gate_up_proj', phase, normed, `wgu${l}`, lw.wgu, gu, T, 2 * c.ffn, h)));
+        out.push(...(await gemm('gate_up_proj', phase, normed, `wgu${l}`, lw.wgu, gu, T, 2 * c.ffn, h, c.layers * h * 2 * c.ffn * 4)));
         out.push(await elementwise('silu_mul', 'mini-silu-mul', { T, I4: c.ffn / 4 }, [gu, act], threads((T * c.ffn) / 4)));
-        out.push(...(await gemm('down_proj', phase, act, `wdown${l}`, lw.wdown, delta, T, h, c.ffn)));
+        out.push(...(await gemm('down_proj', phase, act, `wdown${l}`, lw.wdown, delta, T, h, c.ffn, c.layers * c.ffn * h * 4)));
       }
       // The final norm runs over every row, as serving engines do (vLLM normalises all hidden states,
       // then gathers the sampled rows) and as src/perf costs it; the LM head reads the last row in
@@ -164,23 +203,25 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
       const lastRow = (T - 1) * h * 4;
       if (lastRow % ctx.device.limits.minStorageBufferOffsetAlignment === 0) {
         out.push({ op: 'final_norm', ...(await rmsnormDispatch(ctx, { H4: h / 4, ADD: 1, ROWS: T, EPS: RMS_EPS }, [x, delta, finalNorm, normed])) });
-        out.push(...(await gemm('lm_head', phase, { buffer: normed, offset: lastRow, size: h * 4 }, 'lmHead', weights.lmHead, logits, 1, c.vocab, h)));
+        out.push(...(await gemm('lm_head', phase, { buffer: normed, offset: lastRow, size: h * 4 }, 'lmHead', weights.lmHead, logits, 1, c.vocab, h, h * c.vocab * 4)));
       } else {
         out.push({ op: 'final_norm', ...(await rmsnormDispatch(ctx, { H4: h / 4, ADD: 1, ROWS: 1, ROW0: T - 1, EPS: RMS_EPS }, [x, delta, finalNorm, lastNormed])) });
-        out.push(...(await gemm('lm_head', phase, lastNormed, 'lmHead', weights.lmHead, logits, 1, c.vocab, h)));
+        out.push(...(await gemm('lm_head', phase, lastNormed, 'lmHead', weights.lmHead, logits, 1, c.vocab, h, h * c.vocab * 4)));
       }
       out.push(await elementwise('sampling', 'mini-argmax', { VOCAB: c.vocab, T }, [logits, tokens, params], [1]));
       return out;
     };
 
-    const prefill = await step(L, 0, 'prefill');
-    const decode: LabeledDispatch[][] = [];
-    for (let i = 0; i < c.decode; i++) decode.push(await step(1, L + i, 'decode'));
+    const withoutCopies = (ds: LabeledDispatch[]) => ds.filter((d) => d.copy === undefined);
+    const prefillTiming = await step(L, 0, 'prefill');
+    const decodeTiming: LabeledDispatch[][] = [];
+    for (let i = 0; i < c.decode; i++) decodeTiming.push(await step(1, L + i, 'decode'));
 
     return {
       config: c,
-      prefill,
-      decode,
+      prefill: withoutCopies(prefillTiming),
+      decode: decodeTiming.map(withoutCopies),
+      timing: { prefill: prefillTiming, decode: decodeTiming },
       gemmVariants,
       setPrompt(prompt) {
         if (prompt.length !== L) throw new Error(`prompt has ${prompt.length} tokens, the configuration ${L}`);

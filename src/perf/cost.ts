@@ -354,7 +354,8 @@ export function costAggregate(ctx: CostContext, a: StepAggregate, acc: StepAccum
 
   // --- once per step: embedding, final norm, LM head on the sampled tokens, sampling
   addOp(ctx, acc, K_ELEM, eager, 'embedding', phase, 0, T * h * (g.headBytes + act), 1);
-  addOp(ctx, acc, K_NORM, eager, 'final_norm', phase, 5 * T * h, 2 * T * h * act + g.headBytes * h, 1);
+  // fused with the last layer's residual add, as input_norm: reads x and the delta, writes both
+  addOp(ctx, acc, K_NORM, eager, 'final_norm', phase, 5 * T * h, 4 * T * h * act + g.headBytes * h, 1);
   const S = a.sampled;
   if (S > 0) {
     const V = g.vocabPerGpu;
