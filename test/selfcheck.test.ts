@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openGpu, type GpuContext } from '../src/gpu/device.js';
 import { readProfile, writeProfile } from '../src/profile/io.js';
 import type { Profile } from '../src/profile/schema.js';
-import { predictMini, profileHostMismatch, quickProfile, relError, selfcheckConfig, selfcheckConfigs, opClass } from '../src/calibrate/selfcheck.js';
+import { predictMini, profileHostMismatch, quickProfile, relError, selfcheckConfig, selfcheckConfigs, selfcheckCopies, opClass, SELFCHECK_COPY_SETS } from '../src/calibrate/selfcheck.js';
+import { coldCopyCount, coldCopyPlan } from '../src/calibrate/copies.js';
 import { findMiniConfig, MINI_CONFIGS } from '../src/kernels/transformer-config.js';
 import { gemmCases } from '../src/kernels/gemm.js';
 import { hostInfo, profileHostCpu } from '../src/calibrate/profile.js';
@@ -79,6 +80,17 @@ describe('selfcheck', () => {
     for (const step of [r.prefillS, r.decodeStepS]) {
       const ratio = 1 + relError(step);
       expect(Math.max(ratio, 1 / ratio), JSON.stringify(step)).toBeLessThan(RATIO_BOUND);
+    }
+  });
+  it('cold copies per operator: as the calibration gives them, within the copy-set budget', () => {
+    const plan = coldCopyPlan(ctx.report);
+    for (const config of MINI_CONFIGS) {
+      const copies = selfcheckCopies(ctx, config);
+      const most = Math.floor(SELFCHECK_COPY_SETS / (config.layers * (config.decode + 1)));
+      expect(copies('qkv_proj', plan.bytes)).toBe(1); // the layers' own weights already fill the plan
+      expect(copies('attention_decode', plan.bytes / 4)).toBe(Math.min(most, 4));
+      expect(copies('lm_head', 1000) * config.layers * (config.decode + 1)).toBeLessThanOrEqual(SELFCHECK_COPY_SETS);
+      expect(copies('lm_head', 1000)).toBe(Math.min(most, coldCopyCount(1000, plan)));
     }
   });
   it('names a CPU adapter profile measured on another host CPU', () => {

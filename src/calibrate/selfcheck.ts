@@ -4,8 +4,10 @@
  * targets, with the calibrated profile as the target and the 'webgpu' engine (dispatch overhead
  * from the profile, no host overhead), then run on the GPU: whole steps in one compute pass (GPU
  * timestamps and wall clock), and again with every operator (its dispatches of all layers, repeated)
- * in its own timestamped pass for the time per operator. Predicted and measured time are compared
- * in total and per operator class.
+ * in its own timestamped pass for the time per operator, under the calibration's conditions: cold
+ * copies for the operators it times on copies (the model's `timing` steps), and a short
+ * operator's pass after an untimed one of the same. Predicted and measured time are compared in
+ * total and per operator class.
  */
 import type { GpuContext } from '../gpu/device.js';
 import type { Profile } from '../profile/schema.js';
