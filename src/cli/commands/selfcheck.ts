@@ -66,7 +66,7 @@ function printResult(r: SelfcheckResult): void {
   process.stdout.write(formatTable(rows) + '\n');
   process.stdout.write(
     `wall clock: prefill ${formatSeconds(r.prefillS.wallS)}, decode step ${formatSeconds(r.decodeStepS.wallS)} ` +
-      `(steps measured by GPU timestamps around one pass; classes by each operator, its dispatches of every layer in turn, repeated to a ~1 ms pass in its own timestamped pass)\n`,
+      `(steps measured by GPU timestamps around one pass; classes by each operator, its dispatches of every layer in turn and of cold copies as the calibration times them, repeated to a ~1 ms pass in its own timestamped pass, after an untimed one if short)\n`,
   );
 }
 
