@@ -35,8 +35,10 @@ export interface GpuMiniModel {
   decode: LabeledDispatch[][];
   /**
    * The same steps with each operator's cold copies (BuildOptions.coldCopies) after each of its
-   * dispatches, for timing operator by operator; a copy computes the same thing on its own copy
-   * of the weights (or KV cache) into the same outputs. Equal to prefill and decode without copies.
+   * dispatches, for timing operator by operator. A GEMM copy computes what the original does from
+   * its own copy of the weights; a decode attention copy reads its own (zeroed) KV cache; both
+   * write the step's outputs, so a timing step is for timing only. Equal to prefill and decode
+   * without copies.
    */
   timing: { prefill: LabeledDispatch[]; decode: LabeledDispatch[][] };
   /** GEMM tile configurations used, by phase */
