@@ -134,7 +134,7 @@ function opSequences(dispatches: readonly LabeledDispatch[]): OpSequences {
  * Most copies of one operator's dispatches over a check: copies x layers x steps. Every copy holds
  * a bind group per dispatch, layer and step, and lavapipe maps memory for each: tiny with the
  * plan's 512 copies reached 58,000 of the 65,530 maps a Linux process may hold, and crashed past
- * them. With this bound the three named configurations hold about 20,000 (narrow-deep's decode
+ * them. With this bound the three named configurations hold about 14,000 (narrow-deep's decode
  * attention gets 22 copies, 6.4 MB, where the plan asks for 58; past the 2 MiB L2 either way).
  */
 export const SELFCHECK_COPY_SETS = 2048;

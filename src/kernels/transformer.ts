@@ -129,7 +129,11 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
 
     const copiesOf = (op: string, bytes: number) => Math.max(1, Math.round(opts.coldCopies?.(op, bytes) ?? 1));
     const gemmVariants: Record<string, string> = {};
-    /** The GEMM's dispatches, then those of its cold copies (one-row GEMMs only) reading copied weights. */
+    /**
+     * The GEMM's dispatches, then those of its cold copies (one-row GEMMs only) reading copied
+     * weights; `perStep`: how many such GEMMs a step runs (its layers), so the copies are sized
+     * on the step's weights of this operator.
+     */
     const gemm = async (
       op: string,
       phase: string,
@@ -140,11 +144,11 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
       m: number,
       n: number,
       k: number,
-      stepBytes: number,
+      perStep: number,
     ): Promise<LabeledDispatch[]> => {
       const cfg = gemmConfigFor(choice, m);
       const split = m > 64 || choice.skinnySplit;
-      const copies = m === 1 ? copiesOf(op, stepBytes) : 1;
+      const copies = m === 1 ? copiesOf(op, perStep * k * n * 4) : 1;
       const all: LabeledDispatch[] = [];
       let partials: GPUBuffer | undefined; // the copies share the original's split-K buffer
       for (let j = 0; j < copies; j++) {
@@ -174,7 +178,7 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
           ...(await rmsnormDispatch(ctx, { H4: h / 4, ADD: add, ROWS: T, EPS: RMS_EPS }, [x, delta, w, normed])),
         });
         out.push(await norm('input_norm', l > 0 ? 1 : 0, layerNorms[l].attn));
-        out.push(...(await gemm('qkv_proj', phase, normed, `wqkv${l}`, lw.wqkv, qkv, T, qkvd, h, c.layers * h * qkvd * 4)));
+        out.push(...(await gemm('qkv_proj', phase, normed, `wqkv${l}`, lw.wqkv, qkv, T, qkvd, h, c.layers)));
         out.push(await elementwise('rotary', 'mini-rotary', { T, QH: c.heads, KVH: c.kvHeads, HD2: hd / 2 }, [qkv, q, rope, params], threads(T * (hd / 2))));
         out.push(await elementwise('kv_cache_write', 'mini-kv-write', { T, QDIM4: qd / 4, KVDIM4: kvd / 4 }, [qkv, kCache[l], vCache[l], params], threads((T * kvd) / 4)));
         if (phase === 'prefill') {
@@ -192,11 +196,11 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
             out.push(...a.dispatches.map((d) => (j === 0 ? { ...d, op: 'attention_decode' } : { ...d, op: 'attention_decode', copy: j })));
           }
         }
-        out.push(...(await gemm('o_proj', phase, attn, `wo${l}`, lw.wo, delta, T, h, qd, c.layers * qd * h * 4)));
+        out.push(...(await gemm('o_proj', phase, attn, `wo${l}`, lw.wo, delta, T, h, qd, c.layers)));
         out.push(await norm('post_attention_norm', 1, layerNorms[l].mlp));
-        out.push(...(await gemm('gate_up_proj', phase, normed, `wgu${l}`, lw.wgu, gu, T, 2 * c.ffn, h, c.layers * h * 2 * c.ffn * 4)));
+        out.push(...(await gemm('gate_up_proj', phase, normed, `wgu${l}`, lw.wgu, gu, T, 2 * c.ffn, h, c.layers)));
         out.push(await elementwise('silu_mul', 'mini-silu-mul', { T, I4: c.ffn / 4 }, [gu, act], threads((T * c.ffn) / 4)));
-        out.push(...(await gemm('down_proj', phase, act, `wdown${l}`, lw.wdown, delta, T, h, c.ffn, c.layers * c.ffn * h * 4)));
+        out.push(...(await gemm('down_proj', phase, act, `wdown${l}`, lw.wdown, delta, T, h, c.ffn, c.layers)));
       }
       // The final norm runs over every row, as serving engines do (vLLM normalises all hidden states,
       // then gathers the sampled rows) and as src/perf costs it; the LM head reads the last row in
@@ -205,10 +209,10 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
       const lastRow = (T - 1) * h * 4;
       if (lastRow % ctx.device.limits.minStorageBufferOffsetAlignment === 0) {
         out.push({ op: 'final_norm', ...(await rmsnormDispatch(ctx, { H4: h / 4, ADD: 1, ROWS: T, EPS: RMS_EPS }, [x, delta, finalNorm, normed])) });
-        out.push(...(await gemm('lm_head', phase, { buffer: normed, offset: lastRow, size: h * 4 }, 'lmHead', weights.lmHead, logits, 1, c.vocab, h, h * c.vocab * 4)));
+        out.push(...(await gemm('lm_head', phase, { buffer: normed, offset: lastRow, size: h * 4 }, 'lmHead', weights.lmHead, logits, 1, c.vocab, h, 1)));
       } else {
         out.push({ op: 'final_norm', ...(await rmsnormDispatch(ctx, { H4: h / 4, ADD: 1, ROWS: 1, ROW0: T - 1, EPS: RMS_EPS }, [x, delta, finalNorm, lastNormed])) });
-        out.push(...(await gemm('lm_head', phase, lastNormed, 'lmHead', weights.lmHead, logits, 1, c.vocab, h, h * c.vocab * 4)));
+        out.push(...(await gemm('lm_head', phase, lastNormed, 'lmHead', weights.lmHead, logits, 1, c.vocab, h, 1)));
       }
       out.push(await elementwise('sampling', 'mini-argmax', { VOCAB: c.vocab, T }, [logits, tokens, params], [1]));
       return out;
