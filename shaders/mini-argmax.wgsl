@@ -1,12 +1,15 @@
 // Mini transformer: greedy sampling. One workgroup finds the index of the largest logit (lowest
 // index on ties) and writes it as the token at position pos0 + T, the next step's input.
+// `alias E` (the storage type of activations and weights) is replaced with f16 by the host for
+// the f16 model (src/kernels/common.ts withElementType); arithmetic stays in f32.
+alias E = f32;
 override VOCAB: u32;
 override T: u32;
 const WG: u32 = 256u;
 
 struct Step { pos0: u32, kvLen: u32, pad0: u32, pad1: u32 }
 
-@group(0) @binding(0) var<storage, read> logits: array<f32>;
+@group(0) @binding(0) var<storage, read> logits: array<E>;
 @group(0) @binding(1) var<storage, read_write> tokens: array<u32>;
 @group(0) @binding(2) var<uniform> step: Step;
 
@@ -18,7 +21,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   var v = -3.0e38;
   var idx = 0xffffffffu;
   for (var i = lid; i < VOCAB; i += WG) {
-    let l = logits[i];
+    let l = f32(logits[i]);
     if (l > v) { v = l; idx = i; }
   }
   bestV[lid] = v;

@@ -43,10 +43,46 @@ describe('elementwise kernels against the float64 reference', () => {
   });
 });
 
+describe('f16 elementwise kernels (f16 storage, f32 arithmetic) against the float64 reference', () => {
+  for (const op of ELEMENTWISE_OPS) {
+    for (const shape of SHAPES.slice(1)) {
+      it(`${shapeKey(op, shape)} f16`, async (t) => {
+        if (!ctx.hasF16) t.skip();
+        const run = await prepareElementwise(ctx, op, shape, { dtype: 'f16' });
+        expect(run.dtype).toBe('f16');
+        // inputs are f16-rounded before the reference sees them: what is left is the outputs' rounding
+        expect(await verified(run)).toBeLessThanOrEqual(2e-3);
+      });
+    }
+  }
+
+  it('a nudged f16 output and a changed f16 cache bit fail', async (t) => {
+    if (!ctx.hasF16) t.skip();
+    const nudge16 = (out: Float32Array | Uint32Array | Uint16Array) => {
+      if (out instanceof Float32Array) out[out.length >> 1] += 2e-2 * out.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      else if (out instanceof Uint16Array) out[out.findIndex((v) => v !== 0x7e00)] ^= 1 << 9;
+    };
+    for (const op of ['rmsnorm', 'silu-mul', 'rotary', 'kv-write', 'embedding'] as const) {
+      const run = await prepareElementwise(ctx, op, SHAPES[2], { dtype: 'f16', tamper: nudge16 });
+      try {
+        expect((await run.verify()).ok, op).toBe(false);
+      } finally {
+        run.destroy();
+      }
+    }
+  });
+
+  it('counts f16 bytes at 2 per element (argmax: the predictor\'s 8 per logit in every dtype)', () => {
+    expect(elementwiseWork('rmsnorm', { rows: 3, hidden: 8 }, 'f16').bytes).toBe((4 * 3 * 8 + 8) * 2);
+    expect(elementwiseWork('kv-write', { rows: 2, heads: 4, kvHeads: 2, headDim: 8 }, 'f16').bytes).toBe(2 * 2 * 16 * 4);
+    expect(elementwiseWork('argmax', { rows: 1, vocab: 10 }, 'f16').bytes).toBe(80);
+  });
+});
+
 describe('verify detects wrong outputs', () => {
   const shape = SHAPES[2];
   /** Moves one element of each output by 1% of the output's largest magnitude, or flips a bit. */
-  const nudge = (out: Float32Array | Uint32Array) => {
+  const nudge = (out: Float32Array | Uint32Array | Uint16Array) => {
     if (out instanceof Float32Array) {
       const largest = out.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
       out[out.length >> 1] += 1e-2 * largest;
@@ -118,6 +154,9 @@ describe('elementwise suite family', () => {
       expect([...ops].sort()).toEqual([...ELEMENTWISE_OPS].sort());
     }
     for (const cases of [quick, full]) expect(new Set(cases.map((c) => c.id)).size).toBe(cases.length);
+    // the full suite measures f16 too where the adapter has shader-f16, as the GEMM and attention families do
+    expect(full.length).toBe(elementwiseCases('full').length * (ctx.hasF16 ? 2 : 1));
+    expect(quick.length).toBe(elementwiseCases('quick').length);
   });
 
   it('plans no shape a named mini-transformer configuration runs', () => {

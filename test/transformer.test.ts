@@ -14,18 +14,41 @@ beforeAll(async () => {
 });
 afterAll(() => ctx?.close());
 
-async function checkAgainstCpu(config: MiniConfig, seed: number, gemm?: Parameters<typeof buildGpuMiniModel>[3]) {
+/**
+ * The f16 model's logits against its reference: largest |error| over the largest |logit|. The
+ * logits are f16 themselves (half an ulp is 4.9e-4 of a value), so an element-wise relative error
+ * would only measure the rounding of logits near zero.
+ */
+function logitError(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]));
+    worst = Math.max(worst, Number.isFinite(got[i]) ? Math.abs(got[i] - want[i]) : Infinity);
+  }
+  return worst / scale;
+}
+
+/**
+ * The f16 bound. Measured on lavapipe (Xeon VM): 5.8e-4 to 7.2e-4 on tiny and the two odd shapes
+ * below, 1.2e-3 to 1.7e-3 on the 10-layer narrow-deep (9 and 3 seeds); the bound leaves 3x margin.
+ */
+const F16_LOGIT_BOUND = 5e-3;
+
+async function checkAgainstCpu(config: MiniConfig, seed: number, opts: Parameters<typeof buildGpuMiniModel>[3] = {}) {
   const weights = randomWeights(config, seed);
   const prompt = randomPrompt(config, seed);
-  const want = cpuGenerate(config, weights, prompt, config.decode);
-  const model = await buildGpuMiniModel(ctx, config, weights, gemm);
+  const dtype = opts.dtype ?? 'f32';
+  const want = cpuGenerate(config, weights, prompt, config.decode, dtype);
+  const error = dtype === 'f16' ? logitError : maxRelError;
+  const model = await buildGpuMiniModel(ctx, config, weights, opts);
   try {
     model.setPrompt(prompt);
     await runOnce(ctx, model.prefill);
-    const errors = [maxRelError(await model.readLogits(), want.logits[0])];
+    const errors = [error(await model.readLogits(), want.logits[0])];
     for (let i = 0; i < config.decode; i++) {
       await runOnce(ctx, model.decode[i]);
-      errors.push(maxRelError(await model.readLogits(), want.logits[i + 1]));
+      errors.push(error(await model.readLogits(), want.logits[i + 1]));
     }
     const tokens = Array.from(await model.readTokens()).slice(config.prompt);
     return { errors, tokens, want: want.tokens, prompt: Array.from(await model.readTokens()).slice(0, config.prompt) };
@@ -101,6 +124,51 @@ describe('mini transformer on the GPU', () => {
     } finally {
       model.destroy();
     }
+  });
+
+  describe('f16 (f16 weights, activations and KV cache; f32 arithmetic)', () => {
+    const shapes: [string, MiniConfig, Parameters<typeof buildGpuMiniModel>[3]][] = [
+      ['tiny', findMiniConfig('tiny'), {}],
+      [
+        'split-K skinny GEMMs, nk layout, MHA, ragged',
+        { name: 'odd', layers: 1, hidden: 96, heads: 3, kvHeads: 3, ffn: 68, vocab: 131, prompt: 7, decode: 3 },
+        { gemm: { large: findConfig('reg-8x4-w8x1-nk'), skinny: findConfig('reg-8x4-w8x1-nk'), skinnySplit: true } },
+      ],
+      [
+        "'lanes' attention kernels",
+        { name: 'odd-lanes', layers: 2, hidden: 120, heads: 6, kvHeads: 2, ffn: 96, vocab: 97, prompt: 19, decode: 4 },
+        { attention: { prefill: { kind: 'lanes', br: 8, bc: 16 }, decode: { kind: 'lanes', bk: 16, targetWorkgroups: 32 } } },
+      ],
+    ];
+    for (const [what, config, opts] of shapes) {
+      it(`matches the f16-rounded CPU forward pass: logits and greedy tokens (${what})`, async (t) => {
+        if (!ctx.hasF16) t.skip();
+        const seed = (Math.random() * 2 ** 31) >>> 0;
+        const r = await checkAgainstCpu(config, seed, { ...opts, dtype: 'f16' });
+        for (const e of r.errors) expect(e, `seed ${seed}`).toBeLessThan(F16_LOGIT_BOUND);
+        expect(r.tokens, `seed ${seed}`).toEqual(r.want);
+      });
+    }
+
+    it('the f16 reference is not the f32 one: f16 logits sit off the float64 ones by f16 rounding', async (t) => {
+      if (!ctx.hasF16) t.skip();
+      const config = findMiniConfig('tiny');
+      const seed = (Math.random() * 2 ** 31) >>> 0;
+      const weights = randomWeights(config, seed);
+      const prompt = randomPrompt(config, seed);
+      const f16 = cpuGenerate(config, weights, prompt, 0, 'f16').logits[0];
+      const f64 = cpuGenerate(config, weights, prompt, 0, 'f32').logits[0];
+      expect(logitError(f16, f64)).toBeGreaterThan(1e-4);
+      expect(logitError(f16, f64)).toBeLessThan(F16_LOGIT_BOUND);
+    });
+
+    it('refuses f16 on an adapter without shader-f16, with one line', async () => {
+      const config = findMiniConfig('tiny');
+      const noF16 = { ...ctx, hasF16: false } as GpuContext;
+      const build = buildGpuMiniModel(noF16, config, randomWeights(config, 1), { dtype: 'f16' });
+      await expect(build).rejects.toThrow(UserError);
+      await expect(buildGpuMiniModel(noF16, config, randomWeights(config, 1), { dtype: 'f16' })).rejects.toThrow(/^an f16 mini model needs the shader-f16 feature[^\n]*$/);
+    });
   });
 
   it('refuses impossible configurations with one line', () => {

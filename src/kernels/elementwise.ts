@@ -4,15 +4,18 @@
  * (class 'elementwise'), greedy argmax (class 'sampling'). Same shaders, override constants and dispatch geometry as
  * src/kernels/transformer.ts, so what the suite measures is what the mini transformer runs.
  * FLOP and byte counts are those the predictor charges for the matching operator (src/perf/cost.ts,
- * fp32 activations and weights: 4 bytes), so a class fitted on them applies to the predicted ops.
+ * activations and weights in the kernel's dtype: 4 bytes for f32, 2 for f16), so a class fitted on
+ * them applies to the predicted ops. f16 kernels store f16 and compute in f32 (`alias E` in the
+ * shaders, see miniPipeline).
  */
 import type { GpuContext } from '../gpu/device.js';
-import { createBuffer, poisonBuffer, readBuffer, uploadBuffer, POISON_F32 } from '../gpu/buffers.js';
+import { createBuffer, poisonBuffer, readBuffer, uploadBuffer, POISON_F16, POISON_F32 } from '../gpu/buffers.js';
 import { bindBuffers, createPipelineChecked, loadWgsl } from '../gpu/pipeline.js';
 import { runOnce, type Dispatch } from '../gpu/timing.js';
-import type { KernelRun } from './types.js';
-import { freshSeed, maxRelError, maxScaledError, mulberry32, randomFloat32, tolerance } from './verify.js';
-import { grid, paramsBuffer } from './common.js';
+import type { KernelDtype, KernelRun } from './types.js';
+import { freshSeed, fromHalfArray, maxRelError, maxScaledError, mulberry32, randomFloat32, toHalfArray, tolerance } from './verify.js';
+import { BYTES_PER, grid, paramsBuffer, withElementType } from './common.js';
+import { UserError } from '../errors.js';
 import { ropeAngles, RMS_EPS } from './transformer-cpu.js';
 import { lanesSupported } from './attention-common.js';
 
@@ -80,14 +83,18 @@ export interface RmsnormConstants {
  * (mini-rmsnorm.wgsl), or for few rows on subgroups of exactly 8 one subgroup per row
  * (mini-rmsnorm-lanes.wgsl), so a decode row is not normalised by a single lane.
  */
-export async function rmsnormDispatch(ctx: GpuContext, constants: RmsnormConstants, buffers: GPUBuffer[]): Promise<Dispatch> {
+export async function rmsnormDispatch(ctx: GpuContext, constants: RmsnormConstants, buffers: GPUBuffer[], dtype: KernelDtype = 'f32'): Promise<Dispatch> {
   const lanes = constants.ROWS < RMSNORM_LANES_MAX_ROWS && lanesSupported(ctx);
-  const pipeline = await createPipelineChecked(ctx, loadWgsl(lanes ? 'mini-rmsnorm-lanes' : 'mini-rmsnorm'), { ...constants });
+  const pipeline = await miniPipeline(ctx, lanes ? 'mini-rmsnorm-lanes' : 'mini-rmsnorm', { ...constants }, dtype);
   const workgroups: [number, number?] = lanes ? [constants.ROWS] : grid(ctx, Math.ceil(constants.ROWS / WG));
   return { pipeline, bindGroups: [bindBuffers(ctx, pipeline, buffers)], workgroups };
 }
-const ACT = 4; // fp32 activation bytes
-const WEIGHT = 4; // fp32 weight (norm weight, embedding table) bytes
+
+/** A shaders/mini-*.wgsl pipeline with its storage type `E` set to the dtype. */
+export function miniPipeline(ctx: GpuContext, shader: string, constants: Record<string, number>, dtype: KernelDtype): Promise<GPUComputePipeline> {
+  if (dtype === 'f16' && !ctx.hasF16) throw new UserError(`f16 ${shader} needs the shader-f16 feature, which this adapter lacks`);
+  return createPipelineChecked(ctx, withElementType(loadWgsl(shader), 'E', dtype), constants);
+}
 
 function need(op: ElementwiseOp, shape: ElementwiseShape, field: keyof ElementwiseShape): number {
   const v = shape[field];
@@ -125,9 +132,11 @@ export function opShape(op: ElementwiseOp, shape: ElementwiseShape): Record<stri
   }
 }
 
-/** FLOPs and bytes the predictor charges for the op (src/perf/cost.ts addOp, fp32). */
-export function elementwiseWork(op: ElementwiseOp, shape: ElementwiseShape): { flops: number; bytes: number } {
+/** FLOPs and bytes the predictor charges for the op (src/perf/cost.ts addOp) in the dtype. */
+export function elementwiseWork(op: ElementwiseOp, shape: ElementwiseShape, dtype: KernelDtype = 'f32'): { flops: number; bytes: number } {
   const s = opShape(op, shape);
+  const ACT = BYTES_PER[dtype]; // activation bytes
+  const WEIGHT = BYTES_PER[dtype]; // weight (norm weight, embedding table) bytes
   switch (op) {
     case 'rmsnorm': // read x and delta, write x and out; the weight once
       return { flops: 5 * s.rows * s.hidden, bytes: 4 * s.rows * s.hidden * ACT + WEIGHT * s.hidden };
@@ -141,23 +150,56 @@ export function elementwiseWork(op: ElementwiseOp, shape: ElementwiseShape): { f
       return { flops: 0, bytes: s.rows * 2 * s.kvHeads * s.headDim * (ACT + ACT) };
     case 'embedding': // read a table row, write x
       return { flops: 0, bytes: s.rows * s.hidden * (WEIGHT + ACT) };
-    case 'argmax': // the predictor's sampling: 8 bytes and 5 flops per logit
+    case 'argmax': // the predictor's sampling: 8 bytes and 5 flops per logit, whatever the dtype
       return { flops: 5 * s.vocab, bytes: 8 * s.vocab };
   }
 }
 
 export interface ElementwiseOptions {
+  /** storage type of activations and weights (default f32; f16 needs shader-f16) */
+  dtype?: KernelDtype;
   /**
    * Test hook: alters the read-back outputs (in place, in the order the op lists them) before they
    * are compared, to show that verify() detects a wrong element.
    */
-  tamper?: (output: Float32Array | Uint32Array, index: number) => void;
+  tamper?: (output: Float32Array | Uint32Array | Uint16Array, index: number) => void;
 }
 
 /** Result of comparing several outputs: the worst relative error and whether all are in tolerance. */
-function judge(errors: number[]): { relError: number; ok: boolean } {
+function judge(errors: number[], dtype: KernelDtype): { relError: number; ok: boolean } {
   const relError = Math.max(...errors);
-  return { relError, ok: relError <= tolerance('f32') };
+  return { relError, ok: relError <= tolerance(dtype) };
+}
+
+/**
+ * Inputs and outputs in the kernel's storage type: `values` draws inputs as the GPU will hold them
+ * (f16-rounded for f16), so the reference computes on exactly those; `upload`, `write` and `read`
+ * convert; `bytes` sizes a buffer; `poison` fills one with the dtype's NaN.
+ */
+function storageIo(ctx: GpuContext, dtype: KernelDtype) {
+  const half = dtype === 'f16';
+  const encode = (data: Float32Array): Float32Array | Uint16Array => (half ? toHalfArray(data) : data);
+  return {
+    values(n: number, rng: () => number, lo?: number, hi?: number): Float32Array {
+      const v = randomFloat32(n, rng, lo, hi);
+      return half ? Float32Array.from(fromHalfArray(toHalfArray(v))) : v;
+    },
+    upload: (data: Float32Array) => uploadBuffer(ctx, encode(data)),
+    write: (b: GPUBuffer, data: Float32Array) => ctx.device.queue.writeBuffer(b, 0, encode(data)),
+    bytes: (n: number) => n * BYTES_PER[dtype],
+    poison: (b: GPUBuffer, n: number) => poisonBuffer(ctx, b, n * BYTES_PER[dtype], half ? POISON_F16 : POISON_F32),
+    async read(b: GPUBuffer, n: number): Promise<Float32Array> {
+      const raw = await readBuffer(ctx, b, n * BYTES_PER[dtype]);
+      return half ? Float32Array.from(fromHalfArray(new Uint16Array(raw))) : new Float32Array(raw);
+    },
+    /** the elements' bit patterns, for exact copies */
+    async bits(b: GPUBuffer, n: number): Promise<Uint32Array | Uint16Array> {
+      const raw = await readBuffer(ctx, b, n * BYTES_PER[dtype]);
+      return half ? new Uint16Array(raw) : new Uint32Array(raw);
+    },
+    bitsOf: (data: Float32Array): Uint32Array | Uint16Array => (half ? toHalfArray(data) : new Uint32Array(data.buffer, data.byteOffset, data.length)),
+    poisonBits: half ? POISON_F16 & 0xffff : POISON_F32,
+  };
 }
 
 interface OpRun {
@@ -175,31 +217,33 @@ export async function prepareElementwise(
   const s = opShape(op, shape);
   const rng = mulberry32(freshSeed());
   const threads = (n: number) => grid(ctx, Math.ceil(n / WG));
-  const pipe = (shader: string, constants: Record<string, number>) => createPipelineChecked(ctx, loadWgsl(shader), constants);
+  const dtype = opts.dtype ?? 'f32';
+  const io = storageIo(ctx, dtype);
+  const pipe = (shader: string, constants: Record<string, number>) => miniPipeline(ctx, shader, constants, dtype);
   const stepParams = (pos0: number, rows: number) => paramsBuffer(ctx, [pos0, pos0 + rows, 0, 0], ['u32', 'u32', 'u32', 'u32']);
-  const read = async (b: GPUBuffer, floats: number) => new Float32Array(await readBuffer(ctx, b, floats * 4));
-  const tamperWith = <A extends Float32Array | Uint32Array>(a: A, i: number): A => (opts.tamper?.(a, i), a);
+  const read = io.read;
+  const tamperWith = <A extends Float32Array | Uint32Array | Uint16Array>(a: A, i: number): A => (opts.tamper?.(a, i), a);
 
   let r: OpRun;
   switch (op) {
     case 'rmsnorm': {
       const T = s.rows;
       const h = s.hidden;
-      const xData = randomFloat32(T * h, rng);
-      const dData = randomFloat32(T * h, rng);
-      const wData = randomFloat32(h, rng, 0.5, 1.5);
-      const x = uploadBuffer(ctx, xData);
-      const delta = uploadBuffer(ctx, dData);
-      const w = uploadBuffer(ctx, wData);
-      const out = createBuffer(ctx, T * h * 4);
-      const iteration = [await rmsnormDispatch(ctx, { H4: h / 4, ADD: 1, ROWS: T, EPS: RMS_EPS }, [x, delta, w, out])];
+      const xData = io.values(T * h, rng);
+      const dData = io.values(T * h, rng);
+      const wData = io.values(h, rng, 0.5, 1.5);
+      const x = io.upload(xData);
+      const delta = io.upload(dData);
+      const w = io.upload(wData);
+      const out = createBuffer(ctx, io.bytes(T * h));
+      const iteration = [await rmsnormDispatch(ctx, { H4: h / 4, ADD: 1, ROWS: T, EPS: RMS_EPS }, [x, delta, w, out], dtype)];
       r = {
         iteration,
         buffers: [x, delta, w, out],
         async check() {
           // x is updated in place (the residual stream): restore it so every verify starts alike
-          ctx.device.queue.writeBuffer(x, 0, xData);
-          poisonBuffer(ctx, out, T * h * 4);
+          io.write(x, xData);
+          io.poison(out, T * h);
           await runOnce(ctx, iteration);
           const gotX = tamperWith(await read(x, T * h), 0);
           const gotOut = tamperWith(await read(out, T * h), 1);
@@ -209,13 +253,13 @@ export async function prepareElementwise(
             let ss = 0;
             for (let i = 0; i < h; i++) {
               const v = xData[t * h + i] + dData[t * h + i];
-              wantX[t * h + i] = v;
+              wantX[t * h + i] = dtype === 'f16' ? fromHalfArray(toHalfArray([v]))[0] : v; // the sum as stored
               ss += v * v;
             }
             const inv = 1 / Math.sqrt(ss / h + RMS_EPS);
             for (let i = 0; i < h; i++) wantOut[t * h + i] = wantX[t * h + i] * inv * wData[i];
           }
-          return judge([maxRelError(gotX, wantX), maxRelError(gotOut, wantOut)]);
+          return judge([maxRelError(gotX, wantX), maxRelError(gotOut, wantOut)], dtype);
         },
       };
       break;
@@ -223,16 +267,16 @@ export async function prepareElementwise(
     case 'silu-mul': {
       const T = s.rows;
       const I = s.ffn;
-      const guData = randomFloat32(T * 2 * I, rng, -3, 3);
-      const gu = uploadBuffer(ctx, guData);
-      const out = createBuffer(ctx, T * I * 4);
+      const guData = io.values(T * 2 * I, rng, -3, 3);
+      const gu = io.upload(guData);
+      const out = createBuffer(ctx, io.bytes(T * I));
       const pipeline = await pipe('mini-silu-mul', { T, I4: I / 4 });
       const iteration = [{ pipeline, bindGroups: [bindBuffers(ctx, pipeline, [gu, out])], workgroups: threads((T * I) / 4) }];
       r = {
         iteration,
         buffers: [gu, out],
         async check() {
-          poisonBuffer(ctx, out, T * I * 4);
+          io.poison(out, T * I);
           await runOnce(ctx, iteration);
           const got = tamperWith(await read(out, T * I), 0);
           const want = new Float64Array(T * I);
@@ -242,7 +286,7 @@ export async function prepareElementwise(
               want[t * I + i] = (g / (1 + Math.exp(-g))) * guData[t * 2 * I + I + i];
             }
           }
-          return judge([maxRelError(got, want)]);
+          return judge([maxRelError(got, want)], dtype);
         },
       };
       break;
@@ -252,10 +296,10 @@ export async function prepareElementwise(
       const half = hd / 2;
       const rowWidth = (QH + 2 * KVH) * hd;
       const qd = QH * hd;
-      const qkvData = randomFloat32(T * rowWidth, rng);
+      const qkvData = io.values(T * rowWidth, rng);
       const ropeData = Float32Array.from(ropeAngles(pos0 + T, hd));
-      const qkv = uploadBuffer(ctx, qkvData);
-      const q = createBuffer(ctx, T * qd * 4);
+      const qkv = io.upload(qkvData);
+      const q = createBuffer(ctx, io.bytes(T * qd));
       const rope = uploadBuffer(ctx, ropeData);
       const params = stepParams(pos0, T);
       const pipeline = await pipe('mini-rotary', { T, QH, KVH, HD2: half });
@@ -264,8 +308,8 @@ export async function prepareElementwise(
         iteration,
         buffers: [qkv, q, rope, params],
         async check() {
-          ctx.device.queue.writeBuffer(qkv, 0, qkvData); // k is rotated in place
-          poisonBuffer(ctx, q, T * qd * 4);
+          io.write(qkv, qkvData); // k is rotated in place
+          io.poison(q, T * qd);
           await runOnce(ctx, iteration);
           const gotQ = tamperWith(await read(q, T * qd), 0);
           const gotQkv = tamperWith(await read(qkv, T * rowWidth), 1);
@@ -290,7 +334,7 @@ export async function prepareElementwise(
               }
             }
           }
-          return judge([maxScaledError(gotQ, wantQ, scaleQ), maxScaledError(gotQkv, wantQkv, scaleQkv)]);
+          return judge([maxScaledError(gotQ, wantQ, scaleQ), maxScaledError(gotQkv, wantQkv, scaleQkv)], dtype);
         },
       };
       break;
@@ -301,10 +345,10 @@ export async function prepareElementwise(
       const kvd = KVH * hd;
       const rowWidth = qd + 2 * kvd;
       const cap = pos0 + T;
-      const qkvData = randomFloat32(T * rowWidth, rng);
-      const qkv = uploadBuffer(ctx, qkvData);
-      const kc = createBuffer(ctx, cap * kvd * 4);
-      const vc = createBuffer(ctx, cap * kvd * 4);
+      const qkvData = io.values(T * rowWidth, rng);
+      const qkv = io.upload(qkvData);
+      const kc = createBuffer(ctx, io.bytes(cap * kvd));
+      const vc = createBuffer(ctx, io.bytes(cap * kvd));
       const params = stepParams(pos0, T);
       const pipeline = await pipe('mini-kv-write', { T, QDIM4: qd / 4, KVDIM4: kvd / 4 });
       const iteration = [{ pipeline, bindGroups: [bindBuffers(ctx, pipeline, [qkv, kc, vc, params])], workgroups: threads((T * kvd) / 4) }];
@@ -312,22 +356,22 @@ export async function prepareElementwise(
         iteration,
         buffers: [qkv, kc, vc, params],
         async check() {
-          poisonBuffer(ctx, kc, cap * kvd * 4);
-          poisonBuffer(ctx, vc, cap * kvd * 4);
+          io.poison(kc, cap * kvd);
+          io.poison(vc, cap * kvd);
           await runOnce(ctx, iteration);
           const errors: number[] = [];
           for (const [i, cache, offset] of [[0, kc, qd], [1, vc, qd + kvd]] as const) {
-            const got = tamperWith(new Uint32Array(await readBuffer(ctx, cache, cap * kvd * 4)), i);
-            const bits = new Uint32Array(qkvData.buffer);
+            const got = tamperWith(await io.bits(cache, cap * kvd), i);
+            const bits = io.bitsOf(qkvData);
             // rows pos0.. hold the new k (v) bit for bit; the rows before stay untouched
             let bad = 0;
-            for (let j = 0; j < pos0 * kvd; j++) if (got[j] !== POISON_F32) bad++;
+            for (let j = 0; j < pos0 * kvd; j++) if (got[j] !== io.poisonBits) bad++;
             for (let t = 0; t < T; t++) {
               for (let j = 0; j < kvd; j++) if (got[(pos0 + t) * kvd + j] !== bits[t * rowWidth + offset + j]) bad++;
             }
             errors.push(bad ? Infinity : 0);
           }
-          return judge(errors);
+          return judge(errors, dtype);
         },
       };
       break;
@@ -335,10 +379,10 @@ export async function prepareElementwise(
     case 'embedding': {
       const { rows: T, hidden: h, vocab: V, pos0 } = s;
       const tokenData = Uint32Array.from({ length: pos0 + T }, () => Math.floor(rng() * V));
-      const tableData = randomFloat32(V * h, rng);
+      const tableData = io.values(V * h, rng);
       const tokens = uploadBuffer(ctx, tokenData);
-      const table = uploadBuffer(ctx, tableData);
-      const x = createBuffer(ctx, T * h * 4);
+      const table = io.upload(tableData);
+      const x = createBuffer(ctx, io.bytes(T * h));
       const params = stepParams(pos0, T);
       const pipeline = await pipe('mini-embedding', { T, H4: h / 4, VOCAB: V });
       const iteration = [{ pipeline, bindGroups: [bindBuffers(ctx, pipeline, [tokens, table, x, params])], workgroups: threads((T * h) / 4) }];
@@ -346,7 +390,7 @@ export async function prepareElementwise(
         iteration,
         buffers: [tokens, table, x, params],
         async check() {
-          poisonBuffer(ctx, x, T * h * 4);
+          io.poison(x, T * h);
           await runOnce(ctx, iteration);
           const got = tamperWith(await read(x, T * h), 0);
           const want = new Float64Array(T * h);
@@ -354,15 +398,15 @@ export async function prepareElementwise(
             const tok = tokenData[pos0 + t];
             for (let i = 0; i < h; i++) want[t * h + i] = tableData[tok * h + i];
           }
-          return judge([maxRelError(got, want)]);
+          return judge([maxRelError(got, want)], dtype);
         },
       };
       break;
     }
     case 'argmax': {
       const { vocab: V, pos0 } = s;
-      const logitData = randomFloat32(V, rng, -8, 8);
-      const logits = uploadBuffer(ctx, logitData);
+      const logitData = io.values(V, rng, -8, 8);
+      const logits = io.upload(logitData);
       const slots = pos0 + 2;
       const tokens = createBuffer(ctx, slots * 4);
       const params = stepParams(pos0, 1);
@@ -380,19 +424,19 @@ export async function prepareElementwise(
           for (let i = 1; i < V; i++) if (logitData[i] > logitData[best]) best = i;
           let bad = got[pos0 + 1] === best ? 0 : 1;
           for (let j = 0; j < slots; j++) if (j !== pos0 + 1 && got[j] !== POISON_F32) bad++;
-          return judge([bad ? Infinity : 0]);
+          return judge([bad ? Infinity : 0], dtype);
         },
       };
       break;
     }
   }
-  const { flops, bytes } = elementwiseWork(op, shape);
+  const { flops, bytes } = elementwiseWork(op, shape, dtype);
   const run = r;
   return {
     kernel: op,
     kernelClass: elementwiseClass(op),
     shape: s,
-    dtype: 'f32',
+    dtype,
     flops,
     bytes,
     iteration: run.iteration,

@@ -2,7 +2,8 @@
  * Attention dispatches on caller-owned buffers for the mini transformer, built from the suite's
  * shaders (attention-prefill.wgsl; attention-decode.wgsl + attention-decode-reduce.wgsl) with the
  * same specialization as src/kernels/attention-*.ts. Layouts, row-major: q and o [tokens, heads,
- * headDim]; the K and V caches [capacity, kvHeads, headDim] (one sequence).
+ * headDim]; the K and V caches [capacity, kvHeads, headDim] (one sequence); all in the dtype, the
+ * decode partials in f32.
  */
 import type { GpuContext } from '../gpu/device.js';
 
@@ -13,6 +14,7 @@ import type { Measurement } from '../profile/schema.js';
 import { DEFAULT_PREFILL_CONFIG, prefillShaderName, type AttentionPrefillConfig } from './attention-prefill.js';
 import { DEFAULT_DECODE_CONFIG, decodePipelines, decodeSplits, effectiveDecodeConfig, LANES_DECODE_CONFIG, type AttentionDecodeConfig } from './attention-decode.js';
 import { specializeWgsl } from './attention-common.js';
+import type { KernelDtype } from './types.js';
 
 export interface MiniAttentionShape {
   numHeads: number;
@@ -31,10 +33,14 @@ export interface AttentionChoice {
  * 'bk64-splits16' or 'lanes-bk16-splits4'), so the model runs what the profile measured; the
  * modules' defaults otherwise.
  */
-export function attentionChoiceFromMeasurements(measurements: readonly Measurement[] = []): AttentionChoice {
+export function attentionChoiceFromMeasurements(measurements: readonly Measurement[] = [], dtype: KernelDtype = 'f32'): AttentionChoice {
   const variant = (cls: string, re: RegExp): RegExpExecArray | null => {
     const counts = new Map<string, number>();
-    for (const m of measurements) if (m.kernelClass === cls && m.variant && re.test(m.variant)) counts.set(m.variant, (counts.get(m.variant) ?? 0) + 1);
+    // the points of the model's dtype where the class has some (tuning ran per dtype)
+    const same = measurements.some((m) => m.kernelClass === cls && m.dtype === dtype);
+    for (const m of measurements) {
+      if (m.kernelClass === cls && m.variant && re.test(m.variant) && (!same || m.dtype === dtype)) counts.set(m.variant, (counts.get(m.variant) ?? 0) + 1);
+    }
     const best = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
     return best ? re.exec(best) : null;
   };
@@ -61,9 +67,10 @@ export async function attentionPrefillDispatch(
   seq: number,
   bufs: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; o: GPUBuffer },
   config: AttentionPrefillConfig = DEFAULT_PREFILL_CONFIG,
+  dtype: KernelDtype = 'f32',
 ): Promise<AttentionDispatches> {
   const { br, bc } = config;
-  const code = specializeWgsl(loadWgsl(prefillShaderName(config)), { D4: s.headDim / 4, BR: br, BC: bc }, 'f32');
+  const code = specializeWgsl(loadWgsl(prefillShaderName(config)), { D4: s.headDim / 4, BR: br, BC: bc }, dtype);
   const pipeline = await createPipelineChecked(ctx, code, { SCALE: 1 / Math.sqrt(s.headDim) });
   const params = uploadBuffer(ctx, new Uint32Array([seq, s.numHeads, s.numKvHeads, 0]), UNIFORM);
   const dispatch: Dispatch = {
@@ -97,10 +104,11 @@ export async function attentionDecodeDispatches(
   config: AttentionDecodeConfig = DEFAULT_DECODE_CONFIG,
   /** the uniforms of an earlier call with the same shape, kvLen and config, to bind again */
   reuse?: readonly GPUBuffer[],
+  dtype: KernelDtype = 'f32',
 ): Promise<AttentionDispatches> {
   config = effectiveDecodeConfig(ctx, s, config);
   const { chunk, splits } = miniDecodeSplits(s, kvLen, config);
-  const { pass1, pass2 } = await decodePipelines(ctx, s, 'f32', config);
+  const { pass1, pass2 } = await decodePipelines(ctx, s, dtype, config);
   const params1 = reuse?.[0] ?? uploadBuffer(ctx, new Uint32Array([kvLen, s.numKvHeads, splits, chunk]), UNIFORM);
   const params2 = reuse?.[1] ?? uploadBuffer(ctx, new Uint32Array([s.numHeads, splits, 0, 0]), UNIFORM);
   return {

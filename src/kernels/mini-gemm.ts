@@ -10,6 +10,8 @@ import { bindBuffers, createPipelineChecked, loadWgsl, type BufferRange } from '
 import type { Dispatch } from '../gpu/timing.js';
 import type { Measurement } from '../profile/schema.js';
 import { grid, withElementType } from './common.js';
+import type { KernelDtype } from './types.js';
+import { toHalfArray } from './verify.js';
 import { defaultSplitK, findConfig, GEMM_CONFIGS, SKINNY_MAX_M, splitRange, type GemmConfig } from './gemm.js';
 import { gemmKernel, workgroupTile, type GemmLayoutB } from './gemm-wgsl.js';
 
@@ -28,13 +30,13 @@ export interface GemmChoice {
  * The tile configurations the calibration kept (the variant most of its GEMM measurements of each
  * class used), so the model runs the kernels its profile measured; gemm.ts's defaults otherwise.
  */
-export function gemmChoiceFromMeasurements(measurements: readonly Measurement[] = []): GemmChoice {
+export function gemmChoiceFromMeasurements(measurements: readonly Measurement[] = [], dtype: KernelDtype = 'f32'): GemmChoice {
   const pick = (cls: string): { config: GemmConfig; split: boolean } | null => {
     const counts = new Map<string, number>();
-    // the mini model computes in f32: the kernels the f32 points of the class used
-    const f32 = measurements.some((m) => m.kernelClass === cls && m.dtype === 'f32');
+    // the kernels the class's points of the model's dtype used (tuning ran per dtype), where measured
+    const same = measurements.some((m) => m.kernelClass === cls && m.dtype === dtype);
     for (const m of measurements) {
-      if (m.kernelClass !== cls || !m.variant || (f32 && m.dtype !== 'f32')) continue;
+      if (m.kernelClass !== cls || !m.variant || (same && m.dtype !== dtype)) continue;
       counts.set(m.variant, (counts.get(m.variant) ?? 0) + 1);
     }
     const best = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
@@ -56,12 +58,14 @@ export function gemmConfigFor(choice: GemmChoice, m: number): GemmConfig {
   return m <= SKINNY_MAX_M ? choice.skinny : choice.large;
 }
 
-/** A [k][n] weight in the configuration's stored layout. */
-export function weightLayout(w: Float32Array, k: number, n: number, layout: GemmLayoutB): Float32Array {
-  if (layout === 'kn') return w;
-  const t = new Float32Array(k * n);
-  for (let kk = 0; kk < k; kk++) for (let j = 0; j < n; j++) t[j * k + kk] = w[kk * n + j];
-  return t;
+/** A [k][n] weight in the configuration's stored layout, as f32 or f16 (half bits). */
+export function weightLayout(w: Float32Array, k: number, n: number, layout: GemmLayoutB, dtype: KernelDtype = 'f32'): Float32Array | Uint16Array {
+  let t = w;
+  if (layout === 'nk') {
+    t = new Float32Array(k * n);
+    for (let kk = 0; kk < k; kk++) for (let j = 0; j < n; j++) t[j * k + kk] = w[kk * n + j];
+  }
+  return dtype === 'f16' ? toHalfArray(t) : t;
 }
 
 export interface GemmDispatches {
@@ -72,9 +76,10 @@ export interface GemmDispatches {
 }
 
 /**
- * C[m][n] = A[m][k] x B, f32, on the given buffers (B in config.layoutB). `partials`: a split-K
- * partial buffer to reuse (one of an earlier call with the same shape, whose dispatches never run
- * interleaved with these); without it a new one is made and returned in `scratch`.
+ * C[m][n] = A[m][k] x B on the given buffers (B in config.layoutB), A, B and C in `dtype`, f32
+ * accumulation and split-K partials. `partials`: a split-K partial buffer to reuse (one of an
+ * earlier call with the same shape, whose dispatches never run interleaved with these); without it
+ * a new one is made and returned in `scratch`.
  */
 export async function gemmDispatches(
   ctx: GpuContext,
@@ -85,6 +90,7 @@ export async function gemmDispatches(
   config: GemmConfig,
   allowSplit = true,
   partials?: GPUBuffer,
+  dtype: KernelDtype = 'f32',
 ): Promise<GemmDispatches> {
   const { m, n, k } = shape;
   const vecA = k % 4 === 0;
@@ -94,7 +100,7 @@ export async function gemmDispatches(
   const partial = splits > 1;
   const { bm, bn } = workgroupTile(config);
   const workgroups: [number, number, number] = [Math.ceil(n / bn), Math.ceil(m / bm), splits];
-  const code = gemmKernel(config, { dtype: 'f32', vecA, vecB, partial });
+  const code = gemmKernel(config, { dtype, vecA, vecB, partial });
   const pipeline = await createPipelineChecked(ctx, code, { M: m, N: n, K: k, K_SPLIT: kSplit });
   const variant = `${config.id}${partial ? `-split${splits}` : ''}`;
   if (!partial) {
@@ -102,7 +108,7 @@ export async function gemmDispatches(
   }
   const reused = partials !== undefined && partials.size >= splits * m * n * 4;
   const part = reused ? partials : createBuffer(ctx, splits * m * n * 4);
-  const reduce = await createPipelineChecked(ctx, withElementType(loadWgsl('gemm-reduce'), 'T', 'f32'), { MN: m * n, SPLITS: splits, WG: 64 });
+  const reduce = await createPipelineChecked(ctx, withElementType(loadWgsl('gemm-reduce'), 'T', dtype), { MN: m * n, SPLITS: splits, WG: 64 });
   return {
     dispatches: [
       { pipeline, bindGroups: [bindBuffers(ctx, pipeline, [a, b, part])], workgroups },

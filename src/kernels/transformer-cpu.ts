@@ -1,9 +1,13 @@
 /**
  * Random weights of the mini transformer from a seed, and its float64 CPU forward pass: the
- * reference the WGSL model's logits and greedy tokens are checked against.
+ * reference the WGSL model's logits and greedy tokens are checked against. For the f16 model the
+ * reference computes in float64 on the f16-rounded weights and rounds every tensor where the GPU
+ * stores one (residual stream, norm outputs, projections, rotated q and k, attention output,
+ * SwiGLU, logits), so the two differ only by f32-vs-float64 arithmetic and its rare rounding flips.
  */
 import { headDimOf, type MiniConfig } from './transformer-config.js';
-import { mulberry32 } from './verify.js';
+import type { KernelDtype } from './types.js';
+import { fromHalfBits, mulberry32, toHalfBits } from './verify.js';
 
 export const ROPE_BASE = 10000;
 export const RMS_EPS = 1e-5;
@@ -130,17 +134,40 @@ export function argmax(v: ArrayLike<number>): number {
   return best;
 }
 
+/** Rounds every element to f16 in place (through f32, as the GPU converts its f32 results). */
+function roundHalf<A extends Float32Array | Float64Array>(v: A): A {
+  for (let i = 0; i < v.length; i++) v[i] = fromHalfBits(toHalfBits(v[i]));
+  return v;
+}
+
+/** The weights as an f16 model holds them. */
+function halfWeights(w: MiniWeights): MiniWeights {
+  const r = (a: Float32Array) => roundHalf(Float32Array.from(a));
+  return {
+    embedding: r(w.embedding),
+    layers: w.layers.map((l) => ({ attnNorm: r(l.attnNorm), wqkv: r(l.wqkv), wo: r(l.wo), mlpNorm: r(l.mlpNorm), wgu: r(l.wgu), wdown: r(l.wdown) })),
+    finalNorm: r(w.finalNorm),
+    lmHead: r(w.lmHead),
+  };
+}
+
 /** The float64 model with its KV cache: feed tokens, get the last row's logits. */
 export class CpuMiniModel {
   private readonly kCache: Float64Array[];
   private readonly vCache: Float64Array[];
   private readonly rope: Float64Array;
+  readonly weights: MiniWeights;
+  /** a tensor as the GPU stores it: rounded to f16 for the f16 model, as is for f32 */
+  private readonly store: (v: Float64Array) => Float64Array;
   private length = 0;
 
   constructor(
     readonly config: MiniConfig,
-    readonly weights: MiniWeights,
+    weights: MiniWeights,
+    readonly dtype: KernelDtype = 'f32',
   ) {
+    this.weights = dtype === 'f16' ? halfWeights(weights) : weights;
+    this.store = dtype === 'f16' ? roundHalf : (v) => v;
     const kv = config.kvHeads * headDimOf(config);
     const cap = config.prompt + config.decode + 1;
     this.kCache = Array.from({ length: config.layers }, () => new Float64Array(cap * kv));
@@ -160,13 +187,14 @@ export class CpuMiniModel {
     const qkvd = qd + 2 * kvd;
     const group = c.heads / c.kvHeads;
     const pos0 = this.length;
+    const st = this.store;
     const x = new Float64Array(t * h);
     tokens.forEach((tok, r) => {
       for (let i = 0; i < h; i++) x[r * h + i] = w.embedding[tok * h + i];
     });
     for (let l = 0; l < c.layers; l++) {
       const lw = w.layers[l];
-      const qkv = matmul(rmsNorm(x, lw.attnNorm, t, h), lw.wqkv, t, h, qkvd);
+      const qkv = st(matmul(st(rmsNorm(x, lw.attnNorm, t, h)), lw.wqkv, t, h, qkvd));
       const q = new Float64Array(t * qd);
       const k = new Float64Array(t * kvd);
       for (let r = 0; r < t; r++) {
@@ -175,6 +203,8 @@ export class CpuMiniModel {
       }
       rotate(q, t, c.heads, hd, pos0, this.rope);
       rotate(k, t, c.kvHeads, hd, pos0, this.rope);
+      st(q);
+      st(k);
       const kc = this.kCache[l];
       const vc = this.vCache[l];
       for (let r = 0; r < t; r++) {
@@ -205,9 +235,10 @@ export class CpuMiniModel {
           }
         }
       }
-      const o = matmul(attn, lw.wo, t, qd, h);
+      const o = st(matmul(st(attn), lw.wo, t, qd, h));
       for (let i = 0; i < x.length; i++) x[i] += o[i];
-      const gu = matmul(rmsNorm(x, lw.mlpNorm, t, h), lw.wgu, t, h, 2 * c.ffn);
+      st(x);
+      const gu = st(matmul(st(rmsNorm(x, lw.mlpNorm, t, h)), lw.wgu, t, h, 2 * c.ffn));
       const act = new Float64Array(t * c.ffn);
       for (let r = 0; r < t; r++) {
         for (let i = 0; i < c.ffn; i++) {
@@ -215,12 +246,13 @@ export class CpuMiniModel {
           act[r * c.ffn + i] = (g / (1 + Math.exp(-g))) * gu[r * 2 * c.ffn + c.ffn + i];
         }
       }
-      const down = matmul(act, lw.wdown, t, c.ffn, h);
+      const down = st(matmul(st(act), lw.wdown, t, c.ffn, h));
       for (let i = 0; i < x.length; i++) x[i] += down[i];
+      st(x);
     }
     this.length += t;
     const lastRow = x.subarray((t - 1) * h, t * h);
-    return matmul(rmsNorm(lastRow, w.finalNorm, 1, h), w.lmHead, 1, h, c.vocab);
+    return st(matmul(st(rmsNorm(lastRow, w.finalNorm, 1, h)), w.lmHead, 1, h, c.vocab));
   }
 }
 
@@ -231,9 +263,9 @@ export interface CpuRun {
   tokens: number[];
 }
 
-/** Prefill of `prompt`, then `steps` greedy decode steps, all in float64. */
-export function cpuGenerate(c: MiniConfig, w: MiniWeights, prompt: readonly number[], steps: number): CpuRun {
-  const model = new CpuMiniModel(c, w);
+/** Prefill of `prompt`, then `steps` greedy decode steps, in float64 (tensors stored as `dtype`). */
+export function cpuGenerate(c: MiniConfig, w: MiniWeights, prompt: readonly number[], steps: number, dtype: KernelDtype = 'f32'): CpuRun {
+  const model = new CpuMiniModel(c, w, dtype);
   const logits = [model.forward(prompt)];
   const tokens = [argmax(logits[0])];
   for (let s = 0; s < steps; s++) {

@@ -2,7 +2,9 @@
  * The WGSL mini transformer on the GPU: a Llama-style decoder (fused add+RMSNorm, fused QKV
  * projection, rotary, KV-cache append, flash prefill / split-KV decode attention, output
  * projection, SwiGLU MLP, final norm, LM head, argmax) built from the calibration suite's GEMM and
- * attention kernels plus the small shaders/mini-*.wgsl kernels. f32 throughout.
+ * attention kernels plus the small shaders/mini-*.wgsl kernels. f32 or f16 (BuildOptions.dtype):
+ * weights, activations, logits and the KV cache are stored in the dtype; every kernel computes in
+ * f32 (GEMMs accumulate in f32, split-K partials and decode attention partials are f32).
  * Prefill of the prompt, then decode steps against the KV cache, all on the GPU: argmax writes the
  * next token into the token buffer the next step's embedding reads, so no step reads back.
  * Every dispatch carries the name of the src/perf operator it implements, so measured and
@@ -10,13 +12,16 @@
  */
 import type { GpuContext } from '../gpu/device.js';
 import { createBuffer, readBuffer, uploadBuffer, DEFAULT_USAGE } from '../gpu/buffers.js';
-import { bindBuffers, createPipelineChecked, loadWgsl, type BufferRange } from '../gpu/pipeline.js';
+import { bindBuffers, type BufferRange } from '../gpu/pipeline.js';
 import type { Dispatch } from '../gpu/timing.js';
-import { grid, paramsBuffer } from './common.js';
+import { BYTES_PER, grid, paramsBuffer } from './common.js';
+import type { KernelDtype } from './types.js';
+import { fromHalfArray, toHalfArray } from './verify.js';
+import { UserError } from '../errors.js';
 import { gemmChoiceFromMeasurements, gemmConfigFor, gemmDispatches, weightLayout, type GemmChoice } from './mini-gemm.js';
 import { attentionChoiceFromMeasurements, attentionDecodeDispatches, attentionPrefillDispatch, decodePartialBytes, type AttentionChoice } from './mini-attention.js';
 import { headDimOf, validateMiniConfig, type MiniConfig } from './transformer-config.js';
-import { rmsnormDispatch } from './elementwise.js';
+import { miniPipeline, rmsnormDispatch } from './elementwise.js';
 import { ropeAngles, RMS_EPS, type MiniWeights } from './transformer-cpu.js';
 import type { GemmLayoutB } from './gemm-wgsl.js';
 
@@ -64,12 +69,17 @@ export interface BuildOptions {
    * head) and decode attention.
    */
   coldCopies?: (op: string, bytes: number) => number;
+  /** storage type of weights, activations and the KV cache (default f32; f16 needs shader-f16) */
+  dtype?: KernelDtype;
 }
 
 const WG = 64;
 
 export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, weights: MiniWeights, opts: BuildOptions = {}): Promise<GpuMiniModel> {
   validateMiniConfig(config);
+  const dt = opts.dtype ?? 'f32';
+  if (dt === 'f16' && !ctx.hasF16) throw new UserError('an f16 mini model needs the shader-f16 feature, which this adapter lacks');
+  const EB = BYTES_PER[dt]; // bytes per stored element
   const c = config;
   const choice = opts.gemm ?? gemmChoiceFromMeasurements();
   const attnChoice = opts.attention ?? attentionChoiceFromMeasurements();
@@ -82,7 +92,7 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
   const cap = c.prompt + c.decode + 1;
   const owned: GPUBuffer[] = [];
   const own = (b: GPUBuffer) => (owned.push(b), b);
-  const buf = (floats: number) => own(createBuffer(ctx, floats * 4));
+  const buf = (elements: number) => own(createBuffer(ctx, elements * EB));
 
   try {
     // --- weights, uploaded once per B layout a GEMM configuration asks for
@@ -91,16 +101,16 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
       const id = `${key}|${layout}`;
       let b = weightBufs.get(id);
       if (!b) {
-        b = own(uploadBuffer(ctx, weightLayout(data, k, n, layout)));
+        b = own(uploadBuffer(ctx, weightLayout(data, k, n, layout, dt)));
         weightBufs.set(id, b);
       }
       return b;
     };
-    const plain = (data: Float32Array) => own(uploadBuffer(ctx, data));
+    const plain = (data: Float32Array) => own(uploadBuffer(ctx, dt === 'f16' ? toHalfArray(data) : data));
     const embedding = plain(weights.embedding);
     const layerNorms = weights.layers.map((lw) => ({ attn: plain(lw.attnNorm), mlp: plain(lw.mlpNorm) }));
     const finalNorm = plain(weights.finalNorm);
-    const rope = plain(Float32Array.from(ropeAngles(cap, hd)));
+    const rope = own(uploadBuffer(ctx, Float32Array.from(ropeAngles(cap, hd)))); // f32 in every dtype
 
     // --- activations, sized for the prefill (decode uses row 0)
     const tokens = own(createBuffer(ctx, cap * 4, DEFAULT_USAGE));
@@ -148,11 +158,11 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
     ): Promise<LabeledDispatch[]> => {
       const cfg = gemmConfigFor(choice, m);
       const split = m > 64 || choice.skinnySplit;
-      const copies = m === 1 ? copiesOf(op, perStep * k * n * 4) : 1;
+      const copies = m === 1 ? copiesOf(op, perStep * k * n * EB) : 1;
       const all: LabeledDispatch[] = [];
       let partials: GPUBuffer | undefined; // the copies share the original's split-K buffer
       for (let j = 0; j < copies; j++) {
-        const g = await gemmDispatches(ctx, a, weight(j === 0 ? wKey : `${wKey}#${j}`, data, k, n, cfg.layoutB), out, { m, n, k }, cfg, split, partials);
+        const g = await gemmDispatches(ctx, a, weight(j === 0 ? wKey : `${wKey}#${j}`, data, k, n, cfg.layoutB), out, { m, n, k }, cfg, split, partials, dt);
         owned.push(...g.scratch);
         partials ??= g.scratch[0];
         if (j === 0) gemmVariants[`${phase} ${op}`] = g.variant;
@@ -161,7 +171,7 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
       return all;
     };
     const elementwise = async (op: string, shader: string, constants: Record<string, number>, buffers: GPUBuffer[], workgroups: [number, number?]): Promise<LabeledDispatch> => {
-      const pipeline = await createPipelineChecked(ctx, loadWgsl(shader), constants);
+      const pipeline = await miniPipeline(ctx, shader, constants, dt);
       return { op, pipeline, bindGroups: [bindBuffers(ctx, pipeline, buffers)], workgroups };
     };
     const threads = (n: number) => grid(ctx, Math.ceil(n / WG));
@@ -175,22 +185,22 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
         const lw = weights.layers[l];
         const norm = async (op: string, add: number, w: GPUBuffer): Promise<LabeledDispatch> => ({
           op,
-          ...(await rmsnormDispatch(ctx, { H4: h / 4, ADD: add, ROWS: T, EPS: RMS_EPS }, [x, delta, w, normed])),
+          ...(await rmsnormDispatch(ctx, { H4: h / 4, ADD: add, ROWS: T, EPS: RMS_EPS }, [x, delta, w, normed], dt)),
         });
         out.push(await norm('input_norm', l > 0 ? 1 : 0, layerNorms[l].attn));
         out.push(...(await gemm('qkv_proj', phase, normed, `wqkv${l}`, lw.wqkv, qkv, T, qkvd, h, c.layers)));
         out.push(await elementwise('rotary', 'mini-rotary', { T, QH: c.heads, KVH: c.kvHeads, HD2: hd / 2 }, [qkv, q, rope, params], threads(T * (hd / 2))));
         out.push(await elementwise('kv_cache_write', 'mini-kv-write', { T, QDIM4: qd / 4, KVDIM4: kvd / 4 }, [qkv, kCache[l], vCache[l], params], threads((T * kvd) / 4)));
         if (phase === 'prefill') {
-          const a = await attentionPrefillDispatch(ctx, attnShape, T, { q, k: kCache[l], v: vCache[l], o: attn }, attnChoice.prefill);
+          const a = await attentionPrefillDispatch(ctx, attnShape, T, { q, k: kCache[l], v: vCache[l], o: attn }, attnChoice.prefill, dt);
           owned.push(...a.uniforms);
           out.push(...a.dispatches.map((d) => ({ ...d, op: 'attention_prefill' })));
         } else {
-          const copies = copiesOf('attention_decode', 2 * c.layers * (pos0 + 1) * kvd * 4);
+          const copies = copiesOf('attention_decode', 2 * c.layers * (pos0 + 1) * kvd * EB);
           let uniforms: GPUBuffer[] | undefined; // the copies share the original's shape uniforms
           for (let j = 0; j < copies; j++) {
             const kv = j === 0 ? { k: kCache[l], v: vCache[l] } : kvCopy(l, j);
-            const a = await attentionDecodeDispatches(ctx, attnShape, pos0 + 1, { q, ...kv, part, o: attn }, attnChoice.decode, uniforms);
+            const a = await attentionDecodeDispatches(ctx, attnShape, pos0 + 1, { q, ...kv, part, o: attn }, attnChoice.decode, uniforms, dt);
             if (!uniforms) owned.push(...a.uniforms);
             uniforms ??= a.uniforms;
             out.push(...a.dispatches.map((d) => (j === 0 ? { ...d, op: 'attention_decode' } : { ...d, op: 'attention_decode', copy: j })));
@@ -206,12 +216,12 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
       // then gathers the sampled rows) and as src/perf costs it; the LM head reads the last row in
       // place. Where that row's offset is not a legal storage binding offset, only the last row is
       // normalised (a cheaper step than the predictor's).
-      const lastRow = (T - 1) * h * 4;
+      const lastRow = (T - 1) * h * EB;
       if (lastRow % ctx.device.limits.minStorageBufferOffsetAlignment === 0) {
-        out.push({ op: 'final_norm', ...(await rmsnormDispatch(ctx, { H4: h / 4, ADD: 1, ROWS: T, EPS: RMS_EPS }, [x, delta, finalNorm, normed])) });
-        out.push(...(await gemm('lm_head', phase, { buffer: normed, offset: lastRow, size: h * 4 }, 'lmHead', weights.lmHead, logits, 1, c.vocab, h, 1)));
+        out.push({ op: 'final_norm', ...(await rmsnormDispatch(ctx, { H4: h / 4, ADD: 1, ROWS: T, EPS: RMS_EPS }, [x, delta, finalNorm, normed], dt)) });
+        out.push(...(await gemm('lm_head', phase, { buffer: normed, offset: lastRow, size: h * EB }, 'lmHead', weights.lmHead, logits, 1, c.vocab, h, 1)));
       } else {
-        out.push({ op: 'final_norm', ...(await rmsnormDispatch(ctx, { H4: h / 4, ADD: 1, ROWS: 1, ROW0: T - 1, EPS: RMS_EPS }, [x, delta, finalNorm, lastNormed])) });
+        out.push({ op: 'final_norm', ...(await rmsnormDispatch(ctx, { H4: h / 4, ADD: 1, ROWS: 1, ROW0: T - 1, EPS: RMS_EPS }, [x, delta, finalNorm, lastNormed], dt)) });
         out.push(...(await gemm('lm_head', phase, lastNormed, 'lmHead', weights.lmHead, logits, 1, c.vocab, h, 1)));
       }
       out.push(await elementwise('sampling', 'mini-argmax', { VOCAB: c.vocab, T }, [logits, tokens, params], [1]));
@@ -236,7 +246,8 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
         ctx.device.queue.writeBuffer(tokens, 0, ids);
       },
       async readLogits() {
-        return new Float32Array(await readBuffer(ctx, logits, c.vocab * 4));
+        const raw = await readBuffer(ctx, logits, c.vocab * EB);
+        return dt === 'f16' ? Float32Array.from(fromHalfArray(new Uint16Array(raw))) : new Float32Array(raw);
       },
       async readTokens() {
         return new Uint32Array(await readBuffer(ctx, tokens, cap * 4));

@@ -66,12 +66,14 @@ export function tolerance(dtype: 'f32' | 'f16'): number {
   return dtype === 'f32' ? 1e-4 : 1e-2;
 }
 
-/** Converts a float to IEEE half bits (round to nearest even). */
+// one scratch word for toHalfBits (allocating it per call made f16 uploads of MBs take seconds)
+const halfScratchF32 = new Float32Array(1);
+const halfScratchU32 = new Uint32Array(halfScratchF32.buffer);
+
+/** Converts a float to IEEE half bits (round to nearest even, from its f32 value). */
 export function toHalfBits(value: number): number {
-  const f32 = new Float32Array(1);
-  const u32 = new Uint32Array(f32.buffer);
-  f32[0] = value;
-  const x = u32[0];
+  halfScratchF32[0] = value;
+  const x = halfScratchU32[0];
   const sign = (x >>> 16) & 0x8000;
   let exp = ((x >>> 23) & 0xff) - 127 + 15;
   let mant = x & 0x7fffff;

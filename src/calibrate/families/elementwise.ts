@@ -9,6 +9,7 @@ import type { GpuContext } from '../../gpu/device.js';
 import { opShape, prepareElementwise, type ElementwiseOp, type ElementwiseShape } from '../../kernels/elementwise.js';
 import { headDimOf, MINI_CONFIGS } from '../../kernels/transformer-config.js';
 import type { SuiteCase, SuiteFamily, SuiteMode } from '../suite.js';
+import type { KernelDtype } from '../../kernels/types.js';
 
 /** Llama-like widths: head dim 64, grouped-query attention, FFN about 2.75x hidden. */
 const WIDTHS = {
@@ -97,9 +98,17 @@ export function miniConfigShapeKeys(): Set<string> {
 
 export const elementwiseFamily: SuiteFamily = {
   name: 'elementwise',
-  async plan(_ctx, mode) {
-    return elementwiseCases(mode).map(
-      (c): SuiteCase => ({ id: shapeKey(c.op, c.shape), family: 'elementwise', prepare: (ctx: GpuContext) => prepareElementwise(ctx, c.op, c.shape) }),
+  async plan(ctx, mode) {
+    // f16 points, as the GEMM and attention families take them: what an f16 model's small kernels cost
+    const dtypes: KernelDtype[] = mode === 'full' && ctx.hasF16 ? ['f32', 'f16'] : ['f32'];
+    return dtypes.flatMap((dtype) =>
+      elementwiseCases(mode).map(
+        (c): SuiteCase => ({
+          id: `${shapeKey(c.op, c.shape)}${dtype === 'f32' ? '' : ` ${dtype}`}`,
+          family: 'elementwise',
+          prepare: (ctx: GpuContext) => prepareElementwise(ctx, c.op, c.shape, { dtype }),
+        }),
+      ),
     );
   },
 };
