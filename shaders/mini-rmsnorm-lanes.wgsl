@@ -10,12 +10,13 @@ override H4: u32;     // hidden / 4
 override ADD: u32;    // 1: add delta first
 override ROWS: u32;
 override ROW0: u32 = 0u;
+override OUT_PAD: u32 = 0u; // vec4s of out before its row 0 (so a later row can start at an aligned offset)
 override EPS: f32 = 1e-5;
 
 @group(0) @binding(0) var<storage, read_write> x: array<vec4<E>>;   // [T, H4]
 @group(0) @binding(1) var<storage, read> delta: array<vec4<E>>;     // [T, H4]
 @group(0) @binding(2) var<storage, read> w: array<vec4<E>>;         // [H4]
-@group(0) @binding(3) var<storage, read_write> out: array<vec4<E>>; // [ROWS, H4]
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<E>>; // [OUT_PAD + ROWS * H4]
 
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
@@ -33,7 +34,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(subgroup_invocation_id) lane:
     ss += dot(v, v);
   }
   let inv = inverseSqrt(subgroupAdd(ss) / f32(H4 * 4u) + EPS);
-  let obase = r * H4;
+  let obase = OUT_PAD + r * H4;
   for (var i = lane; i < H4; i += 8u) {
     out[obase + i] = vec4<E>(vec4f(x[base + i]) * inv * vec4f(w[i]));
   }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 // Dawn and Mesa print their own "Warning: ..." lines on stderr; roofcast's own messages start
 // with "roofcast:" and must be exactly one line.
@@ -81,6 +83,23 @@ describe('roofcast calibrate flags', () => {
     expect(r.code).toBe(2);
     expect(r.ours).toHaveLength(1);
     expect(r.ours[0]).toMatch(/unknown kernel families: warp/);
+  });
+  it('--refit recomputes fits from stored measurements, in place or to --out; a bad file fails in one line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'roofcast-refit-'));
+    const file = join(dir, 'p.json');
+    // the committed profile without its f16 fits, as a profile written before them
+    const { dtypeFits: _f16, ...old } = JSON.parse(readFileSync('calibration/lavapipe-llvm15-xeon-2core.json', 'utf8'));
+    writeFileSync(file, JSON.stringify(old));
+    const r = roofcast('calibrate', '--refit', file, '--out', join(dir, 'q.json'), '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).dtypeFits.f16.gemm.points).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(join(dir, 'q.json'), 'utf8')).dtypeFits.f16.gemm).toBeDefined();
+    expect(JSON.parse(readFileSync(file, 'utf8')).dtypeFits).toBeUndefined(); // --out given: untouched
+    expect(roofcast('calibrate', '--refit', file).code).toBe(0);
+    expect(JSON.parse(readFileSync(file, 'utf8')).dtypeFits.f16.gemm).toBeDefined(); // in place
+    const bad = roofcast('calibrate', '--refit', join(dir, 'missing.json'));
+    expect(bad.code).toBe(2);
+    expect(bad.ours).toHaveLength(1);
   });
   it('documents the default output file', () => {
     const r = roofcast('calibrate', '--help');

@@ -82,6 +82,24 @@ describe('selfcheck', () => {
       expect(Math.max(ratio, 1 / ratio), JSON.stringify(step)).toBeLessThan(RATIO_BOUND);
     }
   });
+  it('runs and predicts the tiny configuration in f16 within the same bound, on the f16 curves', async (t) => {
+    if (!ctx.hasF16) t.skip();
+    // a profile with f16 points: this one, or a quick calibration that takes them (CI on another host)
+    const p16 = profile.dtypeFits?.f16 ? profile : await quickProfile(ctx, undefined, true);
+    expect(p16.dtypeFits?.f16?.gemm).toBeDefined();
+    const tiny = findMiniConfig('tiny');
+    const r = await selfcheckConfig(ctx, p16, tiny, { repeats: 3, dtype: 'f16' });
+    expect(r.dtype).toBe('f16');
+    for (const step of [r.prefillS, r.decodeStepS]) {
+      expect(step.measured).toBeGreaterThan(0);
+      const ratio = 1 + relError(step);
+      expect(Math.max(ratio, 1 / ratio), JSON.stringify(step)).toBeLessThan(RATIO_BOUND);
+    }
+    // the f16 model is costed with 2-byte weights and KV cache on the f16 fits, not as the f32 one
+    const bytes = (dtype: 'f32' | 'f16') => predictMini(p16, tiny, dtype).decode[0].reduce((a, o) => a + o.bytes, 0);
+    expect(bytes('f16') / bytes('f32')).toBeCloseTo(0.5, 1);
+  }, 600_000);
+
   it('cold copies per operator: as the calibration gives them, within the copy-set budget', () => {
     const plan = coldCopyPlan(ctx.report);
     for (const config of MINI_CONFIGS) {
@@ -124,12 +142,23 @@ describe('selfcheck CLI', () => {
       [['--heads', '4', '--kv-heads', '3'], /kv-heads \(3\) do not divide heads \(4\)/],
       [['--config', 'nope'], /unknown mini configuration 'nope'/],
       [['--prompt', '0'], /must be a whole number greater than 0/],
+      [['--dtype', 'f64'], /'f64' is not one of f32, f16/],
     ] as [string[], RegExp][]) {
       const r = cli(args);
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(re);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
+  });
+
+  it('--dtype f16 with a profile that has no f16 points is refused with one line before any GPU work', () => {
+    const { dtypeFits: _f16, ...f32Only } = profile;
+    const file = join(mkdtempSync(join(tmpdir(), 'roofcast-selfcheck-')), 'f32-only.json');
+    writeProfile(file, { ...f32Only, measurements: profile.measurements.filter((m) => m.dtype === 'f32') });
+    const r = cli(['--profile', file, '--config', 'tiny', '--dtype', 'f16']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/no f16 measurements/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('--json gives results with predicted and measured times per step and class', () => {

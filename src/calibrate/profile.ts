@@ -75,37 +75,87 @@ export function rooflineSeconds(m: Pick<Measurement, 'flops' | 'bytes' | 'dtype'
   return Math.max(m.flops / peak, m.bytes / c.memoryBytesPerS);
 }
 
+/** Classes the predictor costs on the f32 FMA rate in every dtype (src/perf/cost.ts, vector units). */
+const VECTOR_CLASSES = new Set(['norm', 'elementwise', 'sampling']);
+
 /**
- * One saturating fit per kernel class, on its f32 points: the predictor applies a class's curve to
- * every dtype's peak, and pooling f16 points (whose ceiling differs, often several-fold on adapters
- * that emulate f16) would give an efficiency that is right for neither. Each class gets the
- * efficiency of the roof that binds it, or of both roofs where its shapes span both (fit.ts
- * fitRooflineClass). Classes measured only in f16 fit their f16 points.
+ * The compute peak a point's roofline time is taken against: the one the predictor applies to its
+ * class and dtype (f16: the f16 FMA rate for GEMM and attention, the f32 rate for the vector
+ * classes), so a fitted efficiency multiplies the same peak it was measured against.
  */
-export function fitClasses(ms: Measurement[], c: Ceilings): Record<string, Fit> {
-  const hasF32 = new Set(ms.filter((m) => m.dtype === 'f32').map((m) => m.kernelClass ?? m.kernel));
-  const classes = new Map<string, Measurement[]>();
-  for (const m of ms) {
-    const k = m.kernelClass ?? m.kernel;
-    if (m.dtype !== 'f32' && hasF32.has(k)) continue;
-    // tuning runs of variants not kept would drag the class's curve down
-    if (CEILING_ONLY.has(k) || m.kernel === 'copy-buffer-to-buffer' || m.shape.tuning) continue;
-    classes.set(k, [...(classes.get(k) ?? []), m]);
-  }
+export function fitPeak(kernelClass: string, dtype: Measurement['dtype'], c: Ceilings): number {
+  if (dtype !== 'f16' || VECTOR_CLASSES.has(kernelClass)) return c.fmaF32FlopsPerS;
+  return c.fmaF16FlopsPerS ?? c.fmaF32FlopsPerS;
+}
+
+/** The points a class's efficiency curve is fitted on: no ceiling-only classes, no tuning runs. */
+function fittable(m: Measurement): boolean {
+  const k = m.kernelClass ?? m.kernel;
+  // tuning runs of variants not kept would drag the class's curve down
+  return !CEILING_ONLY.has(k) && m.kernel !== 'copy-buffer-to-buffer' && !m.shape.tuning;
+}
+
+function fitGroups(classes: Map<string, Measurement[]>, c: Ceilings): Record<string, Fit> {
   const fits: Record<string, Fit> = {};
   for (const [k, points] of classes) {
     const tile = k === 'attention-prefill' ? prefillTile(points) : null;
     const fit = fitRooflineClass(
       k,
       points.map((m) => {
-        const peak = m.dtype === 'f16' ? (c.fmaF16FlopsPerS ?? c.fmaF32FlopsPerS) : c.fmaF32FlopsPerS;
         const flops = tile ? tiledPrefillFlops(m, tile) : m.flops;
-        return { flops, bytes: m.bytes, computeRoofS: flops / peak, memoryRoofS: m.bytes / c.memoryBytesPerS, seconds: m.seconds };
+        return { flops, bytes: m.bytes, computeRoofS: flops / fitPeak(k, m.dtype, c), memoryRoofS: m.bytes / c.memoryBytesPerS, seconds: m.seconds };
       }),
     );
     fits[k] = tile ? { ...fit, causalTile: tile } : fit;
   }
   return fits;
+}
+
+function groupByClass(ms: Measurement[], keep: (m: Measurement, k: string) => boolean): Map<string, Measurement[]> {
+  const classes = new Map<string, Measurement[]>();
+  for (const m of ms) {
+    const k = m.kernelClass ?? m.kernel;
+    if (fittable(m) && keep(m, k)) classes.set(k, [...(classes.get(k) ?? []), m]);
+  }
+  return classes;
+}
+
+/**
+ * One saturating fit per kernel class, on its f32 points: pooling f16 points (whose ceiling
+ * differs, often several-fold on adapters that emulate f16) would give an efficiency that is right
+ * for neither; they get fits of their own (fitF16Classes). Each class gets the efficiency of the
+ * roof that binds it, or of both roofs where its shapes span both (fit.ts fitRooflineClass).
+ * Classes measured only in f16 fit their f16 points.
+ */
+export function fitClasses(ms: Measurement[], c: Ceilings): Record<string, Fit> {
+  const hasF32 = new Set(ms.filter((m) => m.dtype === 'f32').map((m) => m.kernelClass ?? m.kernel));
+  return fitGroups(groupByClass(ms, (m, k) => m.dtype === 'f32' || !hasF32.has(k)), c);
+}
+
+/** The f16 fits of the classes measured in both dtypes (the profile's `dtypeFits.f16`). */
+export function fitF16Classes(ms: Measurement[], c: Ceilings): Record<string, Fit> {
+  const hasF32 = new Set(ms.filter((m) => m.dtype === 'f32').map((m) => m.kernelClass ?? m.kernel));
+  return fitGroups(groupByClass(ms, (m, k) => m.dtype === 'f16' && hasF32.has(k)), c);
+}
+
+/** `dtypeFits` for a profile: present only where some class was measured in f16 as well. */
+function dtypeFitsOf(ms: Measurement[], c: Ceilings): Pick<Profile, 'dtypeFits'> {
+  const f16 = fitF16Classes(ms, c);
+  return Object.keys(f16).length ? { dtypeFits: { f16 } } : {};
+}
+
+/**
+ * The profile with its fits and series recomputed from its stored measurements and ceilings (the
+ * fits of this version; no GPU work): for a profile written before a change to the fits.
+ */
+export function refitProfile(profile: Profile): Profile {
+  const { dtypeFits: _old, ...rest } = profile;
+  return {
+    ...rest,
+    fits: fitClasses(profile.measurements, profile.ceilings),
+    ...dtypeFitsOf(profile.measurements, profile.ceilings),
+    series: buildSeries(profile.measurements),
+  };
 }
 
 /** The tile of the prefill kernel the class's points all ran; null for mixed or untiled variants. */
@@ -203,6 +253,7 @@ export function buildProfile(
     ceilings,
     measurements,
     fits: fitClasses(measurements, ceilings),
+    ...dtypeFitsOf(measurements, ceilings),
     series: buildSeries(measurements),
   };
 }

@@ -36,6 +36,8 @@ export interface RunSuiteOptions {
   /** called after each verified case with the seconds in which its timed runs kept the GPU busy
    *  (power sampling; first round only) */
   onCaseWindow?(w: CaseWindow): void;
+  /** f16 points in the quick suite too, where the adapter has shader-f16 (the full suite always takes them) */
+  f16?: boolean;
 }
 
 /**
@@ -205,6 +207,7 @@ export async function runSuite(ctx: GpuContext, opts: RunSuiteOptions): Promise<
         return measure(c);
       },
       note: (label: string) => report(label),
+      f16: opts.f16,
     };
     try {
       const cases = await family.plan(ctx, opts.mode, tools);

@@ -22,7 +22,7 @@ import { attentionChoiceFromMeasurements } from '../kernels/mini-attention.js';
 import { runOnce, timeIteration } from '../gpu/timing.js';
 import { prepareMixbench } from '../kernels/fma.js';
 import { prepareStream, STREAM_VARIANTS, variantName } from '../kernels/stream.js';
-import type { KernelRun } from '../kernels/types.js';
+import type { KernelDtype, KernelRun } from '../kernels/types.js';
 import { kernelRepeats, timeSequences, timeStep, warmRepeats } from './selfcheck-timing.js';
 import { runSuite, type SuiteProgress } from './runner.js';
 import { coldCopyCount, coldCopyPlan } from './copies.js';
@@ -66,6 +66,8 @@ export interface OpComparison {
 
 export interface SelfcheckResult {
   config: MiniConfig;
+  /** storage type of the model's weights, activations and KV cache */
+  dtype: KernelDtype;
   /** the step in seconds: prefill of the whole prompt */
   prefillS: PredictedVsMeasured & { wallS: number };
   /** mean over the decode steps */
@@ -85,6 +87,8 @@ export interface SelfcheckOptions {
   /** timed repeats of the whole prefill + decode sequence (median kept); default 5 (the CLI: 7) */
   repeats?: number;
   seed?: number;
+  /** the model's storage type (default f32); f16 is costed on the profile's f16 curves */
+  dtype?: KernelDtype;
   onProgress?(p: SuiteProgress): void;
 }
 
@@ -92,9 +96,14 @@ export function relError(p: PredictedVsMeasured): number {
   return (p.predicted - p.measured) / p.measured;
 }
 
-/** The predictor's cost of the mini model's steps on the profile (webgpu engine, f32). */
-export function predictMini(profile: Profile, config: MiniConfig): { costCtx: CostContext; prefill: OpCost[]; decode: OpCost[][] } {
-  const costCtx = createCostContext({ model: miniModelSpec(config), target: targetFromProfile(profile), engine: 'webgpu', weightDtype: 'fp32', kvDtype: 'fp32' });
+/**
+ * The predictor's cost of the mini model's steps on the profile (webgpu engine): fp32 weights and
+ * KV cache for f32, fp16 for f16 on the profile's curves measured in f16.
+ */
+export function predictMini(profile: Profile, config: MiniConfig, dtype: KernelDtype = 'f32'): { costCtx: CostContext; prefill: OpCost[]; decode: OpCost[][] } {
+  const format = dtype === 'f16' ? 'fp16' : 'fp32';
+  const target = targetFromProfile(profile, { dtype });
+  const costCtx = createCostContext({ model: miniModelSpec(config), target, engine: 'webgpu', weightDtype: format, kvDtype: format });
   const prefill = stepCost(costCtx, { prefill: [{ tokens: config.prompt, pastTokens: 0 }], decode: [] }, { breakdown: true }).ops;
   const decode = Array.from({ length: config.decode }, (_, i) =>
     stepCost(costCtx, { prefill: [], decode: [{ pastTokens: config.prompt + i }] }, { breakdown: true }).ops,
@@ -212,14 +221,15 @@ interface ConfigCheck {
   destroy(): void;
 }
 
-async function prepareCheck(ctx: GpuContext, profile: Profile, config: MiniConfig, seed: number): Promise<ConfigCheck> {
-  const predicted = predictMini(profile, config);
+async function prepareCheck(ctx: GpuContext, profile: Profile, config: MiniConfig, seed: number, dtype: KernelDtype): Promise<ConfigCheck> {
+  const predicted = predictMini(profile, config, dtype);
   const weights = randomWeights(config, seed);
   const prompt = randomPrompt(config, seed);
   const model = await buildGpuMiniModel(ctx, config, weights, {
-    gemm: gemmChoiceFromMeasurements(profile.measurements),
-    attention: attentionChoiceFromMeasurements(profile.measurements),
+    gemm: gemmChoiceFromMeasurements(profile.measurements, dtype),
+    attention: attentionChoiceFromMeasurements(profile.measurements, dtype),
     coldCopies: selfcheckCopies(ctx, config),
+    dtype,
   });
   const prefillSeq = opSequences(model.timing.prefill);
   const decodeSeq = model.timing.decode.map(opSequences);
@@ -294,6 +304,7 @@ async function prepareCheck(ctx: GpuContext, profile: Profile, config: MiniConfi
       const total = (ops: OpCost[]) => ops.reduce((a, o) => a + o.seconds, 0);
       return {
         config,
+        dtype,
         prefillS: { predicted: total(predicted.prefill), measured: median(prefillGpu), wallS: median(prefillWall) },
         decodeStepS: {
           predicted: mean(predicted.decode.map(total)),
@@ -330,7 +341,7 @@ export async function selfcheckConfigs(
   const seed = opts.seed ?? 1;
   const checks: ConfigCheck[] = [];
   try {
-    for (const config of configs) checks.push(await prepareCheck(ctx, profile, config, seed));
+    for (const config of configs) checks.push(await prepareCheck(ctx, profile, config, seed, opts.dtype ?? 'f32'));
     let done = 0;
     for (let r = 0; r < repeats; r++) {
       for (let i = 0; i < checks.length; i++) {
@@ -351,9 +362,12 @@ export async function selfcheckConfig(ctx: GpuContext, profile: Profile, config:
   return (await selfcheckConfigs(ctx, profile, [config], opts))[0];
 }
 
-/** A quick calibration of the open adapter (the calibrate command's suite), when no profile is given. */
-export async function quickProfile(ctx: GpuContext, onProgress?: (p: SuiteProgress) => void): Promise<Profile> {
-  const result = await runSuite(ctx, { mode: 'quick', onProgress });
+/**
+ * A quick calibration of the open adapter (the calibrate command's suite), when no profile is
+ * given; `f16`: with the f16 points an f16 model is costed on (GEMM, attention, small kernels).
+ */
+export async function quickProfile(ctx: GpuContext, onProgress?: (p: SuiteProgress) => void, f16 = false): Promise<Profile> {
+  const result = await runSuite(ctx, { mode: 'quick', onProgress, f16 });
   return buildProfile(ctx.report, ctx.toggles, result.timingMethod, result.measurements, {
     mode: 'quick',
     version: 'selfcheck',

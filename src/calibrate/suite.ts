@@ -5,7 +5,7 @@
  */
 import type { GpuContext } from '../gpu/device.js';
 import type { TimingOptions } from '../gpu/timing.js';
-import type { KernelRun } from '../kernels/types.js';
+import type { KernelDtype, KernelRun } from '../kernels/types.js';
 import type { Measurement } from '../profile/schema.js';
 import { prepareFma, prepareMixbench } from '../kernels/fma.js';
 import { prepareBufferCopy, prepareStream, STREAM_OPS, STREAM_VARIANTS, variantName, type CommandKernelRun, type StreamOp, type StreamVariant } from '../kernels/stream.js';
@@ -45,6 +45,16 @@ export interface PlanTools {
   measure(c: SuiteCase): Promise<CaseResult>;
   /** progress label while planning */
   note(label: string): void;
+  /** measure f16 points in the quick suite too (RunSuiteOptions.f16) */
+  f16?: boolean;
+}
+
+/**
+ * The dtypes the GEMM, attention and small-kernel families measure: f16 as well on a shader-f16
+ * adapter in the full suite, or in the quick one where asked (an f16 selfcheck calibrating first).
+ */
+export function suiteDtypes(ctx: GpuContext, mode: SuiteMode, tools: Pick<PlanTools, 'f16'>): KernelDtype[] {
+  return ctx.hasF16 && (mode === 'full' || tools.f16) ? ['f32', 'f16'] : ['f32'];
 }
 
 export interface SuiteFamily {

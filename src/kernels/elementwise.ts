@@ -75,6 +75,8 @@ export interface RmsnormConstants {
   ADD: number;
   ROWS: number;
   ROW0?: number;
+  /** vec4s of the output before its row 0 */
+  OUT_PAD?: number;
   EPS: number;
 }
 

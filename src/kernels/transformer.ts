@@ -116,13 +116,13 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
     const tokens = own(createBuffer(ctx, cap * 4, DEFAULT_USAGE));
     const x = buf(L * h);
     const delta = buf(L * h);
-    const normed = buf(L * h);
+    const align = ctx.device.limits.minStorageBufferOffsetAlignment;
+    const normed = buf(L * h + align / EB); // room for the final norm's padding (below)
     const qkv = buf(L * qkvd);
     const q = buf(L * qd);
     const attn = buf(L * qd);
     const gu = buf(L * 2 * c.ffn);
     const act = buf(L * c.ffn);
-    const lastNormed = buf(h);
     const logits = buf(c.vocab);
     const attnShape = { numHeads: c.heads, numKvHeads: c.kvHeads, headDim: hd };
     const part = own(createBuffer(ctx, decodePartialBytes(ctx, attnShape, cap, attnChoice.decode)));
@@ -214,16 +214,13 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
       }
       // The final norm runs over every row, as serving engines do (vLLM normalises all hidden states,
       // then gathers the sampled rows) and as src/perf costs it; the LM head reads the last row in
-      // place. Where that row's offset is not a legal storage binding offset, only the last row is
-      // normalised (a cheaper step than the predictor's).
+      // place. Its output starts after OUT_PAD vec4s so that row sits at a legal storage binding
+      // offset (a multiple of 16 bytes per row count alone is not one where the adapter asks 256).
       const lastRow = (T - 1) * h * EB;
-      if (lastRow % ctx.device.limits.minStorageBufferOffsetAlignment === 0) {
-        out.push({ op: 'final_norm', ...(await rmsnormDispatch(ctx, { H4: h / 4, ADD: 1, ROWS: T, EPS: RMS_EPS }, [x, delta, finalNorm, normed], dt)) });
-        out.push(...(await gemm('lm_head', phase, { buffer: normed, offset: lastRow, size: h * EB }, 'lmHead', weights.lmHead, logits, 1, c.vocab, h, 1)));
-      } else {
-        out.push({ op: 'final_norm', ...(await rmsnormDispatch(ctx, { H4: h / 4, ADD: 1, ROWS: 1, ROW0: T - 1, EPS: RMS_EPS }, [x, delta, finalNorm, lastNormed], dt)) });
-        out.push(...(await gemm('lm_head', phase, lastNormed, 'lmHead', weights.lmHead, logits, 1, c.vocab, h, 1)));
-      }
+      const padBytes = (align - (lastRow % align)) % align; // a multiple of a vec4: rows are vec4s
+      const norm = await rmsnormDispatch(ctx, { H4: h / 4, ADD: 1, ROWS: T, OUT_PAD: padBytes / (4 * EB), EPS: RMS_EPS }, [x, delta, finalNorm, normed], dt);
+      out.push({ op: 'final_norm', ...norm });
+      out.push(...(await gemm('lm_head', phase, { buffer: normed, offset: padBytes + lastRow, size: h * EB }, 'lmHead', weights.lmHead, logits, 1, c.vocab, h, 1)));
       out.push(await elementwise('sampling', 'mini-argmax', { VOCAB: c.vocab, T }, [logits, tokens, params], [1]));
       return out;
     };

@@ -165,6 +165,11 @@ export interface ProfileTargetOptions {
   /** device memory in bytes; default: the adapter's largest buffer (a lower bound) */
   memoryBytes?: number;
   id?: string;
+  /**
+   * The kernels' storage type: 'f16' takes each class's curve from the profile's f16 fits
+   * (`dtypeFits.f16`) where it has one, for a model whose kernels read and write f16; default f32.
+   */
+  dtype?: 'f32' | 'f16';
 }
 
 /**
@@ -178,14 +183,21 @@ export function targetFromProfile(profile: Profile, options: ProfileTargetOption
   const f16 = c.fmaF16FlopsPerS ?? f32;
   const peak: Partial<Record<Dtype, number>> = { fp32: f32, tf32: f32, bf16: f16, fp16: f16, fp8: f16, int8: f16, int4: f16 };
   const bw = c.memoryBytesPerS;
-  const fits = profile.fits;
+  const half = options.dtype === 'f16';
+  const f16Fits = profile.dtypeFits?.f16 ?? {};
+  if (half && Object.keys(f16Fits).length === 0) {
+    throw new UserError('the profile has no f16 measurements (an adapter without shader-f16, or a quick calibration without --f16): it cannot cost an f16 model');
+  }
+  // an f16 target: the classes measured in f16 take those curves, the others keep their f32 ones
+  const fits = half ? { ...profile.fits, ...f16Fits } : profile.fits;
   const flopsCurve = (fit: Fit | undefined, rate: number, fallback: EffCurve): EffCurve =>
     fit && fit.workUnit === 'flops' ? curveOfFit(fit, rate, c.dispatchOverheadS) : fallback;
   const classCurve = (fit: Fit | undefined, fallback: ClassCurve): ClassCurve =>
     fit ? classCurveOfFit(fit, { flops: f32, bytes: bw }, c.dispatchOverheadS) : fallback;
   const memory: EffCurve = fits.stream && fits.stream.workUnit === 'bytes' ? curveOfFit(fits.stream, bw, c.dispatchOverheadS) : { effMax: 1, halfWork: 0 };
-  const gemmDefault = flopsCurve(fits.gemm, f16, { effMax: 1, halfWork: 0 });
+  const gemmDefault = flopsCurve(profile.fits.gemm, f16, { effMax: 1, halfWork: 0 });
   const gemm: PerfTarget['gemm'] = { default: gemmDefault };
+  if (half && f16Fits.gemm) gemm.fp16 = gemm.bf16 = flopsCurve(f16Fits.gemm, f16, gemmDefault);
   const skinny = fits['gemm-skinny'] ? classCurve(fits['gemm-skinny'], { unit: 'flops', curve: gemmDefault }) : null;
   const limits = profile.device.limits ?? {};
   const memoryBytes = options.memoryBytes ?? limits.maxBufferSize ?? limits.maxStorageBufferBindingSize;
@@ -193,8 +205,8 @@ export function targetFromProfile(profile: Profile, options: ProfileTargetOption
     throw new UserError('the profile does not record device memory (limits.maxBufferSize): give --memory-gib');
   }
   return {
-    id: options.id ?? `profile:${profile.device.description || profile.device.architecture || profile.device.vendor}`,
-    name: `${profile.device.description || profile.device.vendor} (${profile.device.backend}, calibrated ${profile.createdAt})`,
+    id: options.id ?? `profile:${profile.device.description || profile.device.architecture || profile.device.vendor}${half ? ':f16' : ''}`,
+    name: `${profile.device.description || profile.device.vendor} (${profile.device.backend}, calibrated ${profile.createdAt}${half ? ', f16 curves' : ''})`,
     kind: 'profile',
     peakFlopsPerS: peak,
     memoryBytes,
@@ -212,7 +224,10 @@ export function targetFromProfile(profile: Profile, options: ProfileTargetOption
     tdpW: profile.power?.model.tdpW ?? null,
     idlePowerW: profile.power?.model.idleW ?? null,
     measuredPower: profile.power ?? null,
-    sources: [`calibrated profile (${profile.timing}, ${profile.toggles}) created ${profile.createdAt}`],
+    sources: [
+      `calibrated profile (${profile.timing}, ${profile.toggles}) created ${profile.createdAt}`,
+      ...(half ? [`curves: the profile's f16 points where measured (${Object.keys(f16Fits).sort().join(', ')})`] : []),
+    ],
   };
 }
 

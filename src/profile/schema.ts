@@ -141,6 +141,12 @@ export const ProfileSchema = z.object({
   ceilings: CeilingsSchema,
   measurements: z.array(MeasurementSchema),
   fits: z.record(z.string(), FitSchema),
+  /**
+   * Fits of the classes measured in f16 as well as f32, on their f16 points (`fits` holds the f32
+   * ones, or those of the only dtype a class was measured in): an f16 model is costed on them
+   * (src/perf/target.ts, dtype 'f16'). Absent in profiles without f16 points.
+   */
+  dtypeFits: z.object({ f16: z.record(z.string(), FitSchema).optional() }).strict().optional(),
   /** optional extra series (bandwidth vs working set, mixbench sweep) for reports */
   series: z.record(z.string(), z.unknown()).optional(),
   /** measured GPU power (`calibrate --power`); absent: the energy model keeps the catalog's defaults */

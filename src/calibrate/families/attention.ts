@@ -6,7 +6,7 @@
  */
 import type { GpuContext } from '../../gpu/device.js';
 import type { KernelDtype, KernelRun } from '../../kernels/types.js';
-import type { CaseResult, SuiteCase, SuiteFamily, SuiteMode, PlanTools } from '../suite.js';
+import { suiteDtypes, type CaseResult, type SuiteCase, type SuiteFamily, type SuiteMode, type PlanTools } from '../suite.js';
 
 interface AttentionModule<S, C> {
   prepare(ctx: GpuContext, shape: S, dtype: KernelDtype, config?: C): Promise<KernelRun>;
@@ -122,7 +122,7 @@ export const attentionPrefillFamily: SuiteFamily = {
   async plan(ctx, mode, tools) {
     const mod = await loadModule<PrefillShape, unknown>('../../kernels/attention-prefill.js', 'prepareAttentionPrefill', 'PREFILL_CONFIGS');
     if (!mod) return [];
-    const dtypes: KernelDtype[] = mode === 'full' && ctx.hasF16 ? ['f32', 'f16'] : ['f32'];
+    const dtypes = suiteDtypes(ctx, mode, tools);
     const out: SuiteCase[] = [];
     for (const dtype of dtypes) {
       const config = await pickConfig(mod, 'attention-prefill', prefillShapes('quick')[1], dtype, tools);
@@ -137,7 +137,7 @@ export const attentionDecodeFamily: SuiteFamily = {
   async plan(ctx, mode, tools) {
     const mod = await loadModule<DecodeShape, unknown>('../../kernels/attention-decode.js', 'prepareAttentionDecode', 'DECODE_CONFIGS');
     if (!mod) return [];
-    const dtypes: KernelDtype[] = mode === 'full' && ctx.hasF16 ? ['f32', 'f16'] : ['f32'];
+    const dtypes = suiteDtypes(ctx, mode, tools);
     const out: SuiteCase[] = [];
     for (const dtype of dtypes) {
       const config = await pickConfig(mod, 'attention-decode', decodeShapes('quick')[1], dtype, tools);

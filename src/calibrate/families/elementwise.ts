@@ -8,8 +8,7 @@
 import type { GpuContext } from '../../gpu/device.js';
 import { opShape, prepareElementwise, type ElementwiseOp, type ElementwiseShape } from '../../kernels/elementwise.js';
 import { headDimOf, MINI_CONFIGS } from '../../kernels/transformer-config.js';
-import type { SuiteCase, SuiteFamily, SuiteMode } from '../suite.js';
-import type { KernelDtype } from '../../kernels/types.js';
+import { suiteDtypes, type SuiteCase, type SuiteFamily, type SuiteMode } from '../suite.js';
 
 /** Llama-like widths: head dim 64, grouped-query attention, FFN about 2.75x hidden. */
 const WIDTHS = {
@@ -98,9 +97,9 @@ export function miniConfigShapeKeys(): Set<string> {
 
 export const elementwiseFamily: SuiteFamily = {
   name: 'elementwise',
-  async plan(ctx, mode) {
+  async plan(ctx, mode, tools) {
     // f16 points, as the GEMM and attention families take them: what an f16 model's small kernels cost
-    const dtypes: KernelDtype[] = mode === 'full' && ctx.hasF16 ? ['f32', 'f16'] : ['f32'];
+    const dtypes = suiteDtypes(ctx, mode, tools);
     return dtypes.flatMap((dtype) =>
       elementwiseCases(mode).map(
         (c): SuiteCase => ({

@@ -8,7 +8,7 @@ const loadCalibration = async () => ({
   ...(await import('../../calibrate/power.js')),
 });
 import { findPowerReader, type PowerReader } from '../../energy/sampler.js';
-import { writeProfile } from '../../profile/io.js';
+import { readProfile, writeProfile } from '../../profile/io.js';
 import type { Profile, ProfilePower } from '../../profile/schema.js';
 import { UserError } from '../../errors.js';
 import { formatSeconds, formatSi, formatTable, oneOf, parsePositive, printJson } from '../util.js';
@@ -27,6 +27,8 @@ interface CalibrateOptions {
   json?: boolean;
   power?: boolean;
   powerIntervalMs: number;
+  f16?: boolean;
+  refit?: string;
 }
 
 function powerTable(p: ProfilePower): string {
@@ -58,9 +60,10 @@ function summaryTable(p: Profile): string {
     ['dispatch overhead', formatSeconds(c.dispatchOverheadS)],
   ];
   const fits: (string | number)[][] = [['class', 'unit', 'effMax', 'fixed', 'points', 'rms err']];
-  for (const f of Object.values(p.fits)) {
-    fits.push([f.kernelClass, f.workUnit, f.effMax.toFixed(3), formatSeconds(f.fixedS), f.points, `${(100 * f.rmsRelError).toFixed(1)}%`]);
-  }
+  const fitRow = (f: Profile['fits'][string], dtype: string) =>
+    fits.push([`${f.kernelClass}${dtype}`, f.workUnit, f.effMax.toFixed(3), formatSeconds(f.fixedS), f.points, `${(100 * f.rmsRelError).toFixed(1)}%`]);
+  for (const f of Object.values(p.fits)) fitRow(f, '');
+  for (const f of Object.values(p.dtypeFits?.f16 ?? {})) fitRow(f, ' (f16)');
   return `${formatTable(rows, ['l', 'r'])}\n\n${formatTable(fits)}`;
 }
 
@@ -80,8 +83,18 @@ export function registerCalibrate(program: Command): void {
     .option('--only <families>', 'comma-separated kernel families to run (the profile needs fma, stream and dispatch)')
     .option('--power', 'sample GPU power (nvidia-smi, AMD hwmon, powercap, or the command in ROOFCAST_POWER_CMD) and fit the power model')
     .option('--power-interval-ms <ms>', 'power sampling interval with --power', parsePositive, 100)
+    .option('--f16', 'the quick suite measures f16 GEMM, attention and small kernels too (the full suite always does on a shader-f16 adapter)')
+    .option('--refit <file>', "recompute an existing profile's fits from its stored measurements (no GPU work); written in place unless --out is given")
     .option('--json', 'print the ceilings, fits and failures as JSON')
-    .action(async (opts: CalibrateOptions) => {
+    .action(async (opts: CalibrateOptions, cmd: Command) => {
+      if (opts.refit) {
+        const out = cmd.getOptionValueSource('out') === 'default' ? opts.refit : opts.out;
+        const profile = (await loadCalibration()).refitProfile(readProfile(opts.refit));
+        writeProfile(out, profile);
+        if (opts.json) printJson({ out, device: profile.device.description, fits: profile.fits, dtypeFits: profile.dtypeFits ?? null });
+        else process.stdout.write(`${summaryTable(profile)}\n\nrefitted ${profile.measurements.length} measurements; profile written to ${out}\n`);
+        return;
+      }
       if (opts.quick && opts.full) throw new UserError('choose one of --quick and --full');
       const mode = opts.full ? ('full' as const) : ('quick' as const);
       const families = opts.only?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -105,6 +118,7 @@ export function registerCalibrate(program: Command): void {
         const suite = {
           mode,
           families,
+          f16: opts.f16,
           onProgress: (p: { done: number; total: number; label: string }) => {
             bar?.setTotal(Math.max(p.total, 1));
             bar?.update(p.done, { label: p.label.slice(0, 40) });
@@ -158,6 +172,7 @@ export function registerCalibrate(program: Command): void {
           elapsedS: result.elapsedS,
           ceilings: profile.ceilings,
           fits: profile.fits,
+          dtypeFits: profile.dtypeFits ?? null,
           measurements: profile.measurements.length,
           failures: result.failures,
           ...(opts.power ? { power: profile.power ?? null, ...(powerNote ? { powerNote } : {}) } : {}),

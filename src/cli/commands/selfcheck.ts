@@ -6,10 +6,13 @@ import type { Profile } from '../../profile/schema.js';
 import { UserError } from '../../errors.js';
 import { findMiniConfig, MINI_CONFIGS, validateMiniConfig, type MiniConfig } from '../../kernels/transformer-config.js';
 import type { MachineDrift, SelfcheckResult } from '../../calibrate/selfcheck.js';
+import type { KernelDtype } from '../../kernels/types.js';
 
 // the calibration suite (mathjs fits) loads when a selfcheck runs, not at CLI start-up
 const loadSelfcheck = () => import('../../calibrate/selfcheck.js');
-import { formatSeconds, formatTable, parseNonNegativeInt, parsePositiveInt, printJson } from '../util.js';
+import { formatSeconds, formatTable, oneOf, parseNonNegativeInt, parsePositiveInt, printJson } from '../util.js';
+
+const DTYPES: readonly KernelDtype[] = ['f32', 'f16'];
 
 interface SelfcheckOptions {
   profile?: string;
@@ -25,6 +28,7 @@ interface SelfcheckOptions {
   decode?: number;
   repeats: number;
   seed: number;
+  dtype: KernelDtype;
   adapter?: string;
   json?: boolean;
 }
@@ -52,7 +56,7 @@ const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
 function printResult(r: SelfcheckResult): void {
   const c = r.config;
   process.stdout.write(
-    `\n${c.name}: ${c.layers} layers, hidden ${c.hidden}, heads ${c.heads}/${c.kvHeads} kv, ffn ${c.ffn}, vocab ${c.vocab}, ` +
+    `\n${c.name} (${r.dtype}): ${c.layers} layers, hidden ${c.hidden}, heads ${c.heads}/${c.kvHeads} kv, ffn ${c.ffn}, vocab ${c.vocab}, ` +
       `prompt ${c.prompt}, ${c.decode} decode steps\n`,
   );
   const rows: (string | number)[][] = [['step / operator class', 'predicted', 'measured', 'error']];
@@ -88,13 +92,21 @@ export function registerSelfcheck(program: Command): void {
     .option('--decode <n>', 'decode steps', parseNonNegativeInt)
     .option('--repeats <n>', 'timed repeats of prefill + decode, taking turns across the configurations (median kept)', parsePositiveInt, 7)
     .option('--seed <n>', 'seed of the random weights and prompt', parseNonNegativeInt, 1)
+    .option('--dtype <type>', `storage type of weights, activations and KV cache: ${DTYPES.join(' or ')} (f16 needs shader-f16 and is costed on the profile's f16 points)`, oneOf(DTYPES), 'f32')
     .option('--adapter <name>', 'substring of the adapter name')
     .option('--json', 'print JSON')
     .action(async (opts: SelfcheckOptions) => {
       const configs = configsFromOptions(opts);
-      const { measureDrift, profileHostMismatch, quickProfile, relError, selfcheckConfigs } = await loadSelfcheck();
+      const { measureDrift, predictMini, profileHostMismatch, quickProfile, relError, selfcheckConfigs } = await loadSelfcheck();
       let profile: Profile | undefined = opts.profile ? readProfile(opts.profile) : undefined;
+      // a profile that cannot cost the dtype is refused before any GPU work
+      if (profile) predictMini(profile, configs[0], opts.dtype);
       const ctx = await openGpu({ adapter: opts.adapter, toggles: profile?.toggles ?? 'throughput' });
+      if (opts.dtype === 'f16' && !ctx.hasF16) {
+        const adapter = ctx.report.description || 'this adapter';
+        ctx.close();
+        throw new UserError(`--dtype f16 needs the shader-f16 feature, which ${adapter} lacks`);
+      }
       const results: SelfcheckResult[] = [];
       const none: MachineDrift = { compute: null, memory: null };
       const drift = { before: none, after: none };
@@ -106,10 +118,14 @@ export function registerSelfcheck(program: Command): void {
             : null;
           bar?.start(1, 0, { label: 'starting' });
           try {
-            profile = await quickProfile(ctx, (p) => {
-              bar?.setTotal(Math.max(p.total, 1));
-              bar?.update(p.done, { label: p.label.slice(0, 40) });
-            });
+            profile = await quickProfile(
+              ctx,
+              (p) => {
+                bar?.setTotal(Math.max(p.total, 1));
+                bar?.update(p.done, { label: p.label.slice(0, 40) });
+              },
+              opts.dtype === 'f16',
+            );
           } finally {
             bar?.stop();
           }
@@ -124,7 +140,7 @@ export function registerSelfcheck(program: Command): void {
         bar?.start(configs.length * opts.repeats, 0, { label: `building ${configs.length} model(s)` });
         try {
           const onProgress = (p: { done: number; total: number; label: string }) => bar?.update(p.done, { label: p.label.slice(0, 40) });
-          results.push(...(await selfcheckConfigs(ctx, profile, configs, { repeats: opts.repeats, seed: opts.seed, onProgress })));
+          results.push(...(await selfcheckConfigs(ctx, profile, configs, { repeats: opts.repeats, seed: opts.seed, dtype: opts.dtype, onProgress })));
         } finally {
           bar?.stop();
         }
