@@ -149,6 +149,35 @@ describe('targetFromProfile', () => {
     // each kernel adds at most the dispatch cost (20 us) and the stream fit's fixed time (10 us)
     expect(r.tpotS).toBeLessThan(floor * 1.03 + kernels * small.numLayers * 30e-6);
   });
+  it("dtype 'f16' takes the f16 fits at the peak each was fitted against; the f32 target ignores them", () => {
+    const base = profile({ fmaF16FlopsPerS: 4e11 });
+    const fit = (kernelClass: string, workUnit: 'flops' | 'bytes', effMax: number, secondary?: { workUnit: 'flops' | 'bytes'; effMax: number; halfWork: number }) => ({
+      kernelClass, model: 'saturating' as const, workUnit, effMax, halfWork: 0, fixedS: 120e-6, points: 6, rmsRelError: 0.1, ...(secondary ? { secondary } : {}),
+    });
+    const withF16: Profile = {
+      ...base,
+      dtypeFits: { f16: { gemm: fit('gemm', 'flops', 0.6), 'attention-prefill': fit('attention-prefill', 'flops', 0.3), norm: fit('norm', 'bytes', 0.4, { workUnit: 'flops', effMax: 0.01, halfWork: 0 }) } },
+    };
+    // the f32 target is today's: the f16 fits change nothing in it
+    expect(targetFromProfile(withF16, { memoryBytes: 8e9 })).toEqual(targetFromProfile(base, { memoryBytes: 8e9 }));
+    const t = targetFromProfile(withF16, { memoryBytes: 8e9, dtype: 'f16' });
+    // fixed time less one dispatch, at the rate of the fit: f16 peak for GEMM and attention, f32 for norms
+    expect(t.gemm.fp16?.halfWork).toBeCloseTo(100e-6 * 4e11 * 0.6, 0);
+    expect(t.gemm.bf16).toBe(t.gemm.fp16);
+    expect(t.gemm.default).toEqual(targetFromProfile(base, { memoryBytes: 8e9 }).gemm.default);
+    expect(t.attentionPrefill.curve.halfWork).toBeCloseTo(100e-6 * 4e11 * 0.3, 0);
+    expect(t.norm?.secondary?.curve.halfWork).toBeCloseTo(100e-6 * 2e11 * 0.01, 0);
+    expect(t.attentionDecode).toEqual(targetFromProfile(base, { memoryBytes: 8e9 }).attentionDecode); // no f16 fit: the f32 one
+    // an fp16 prefill GEMM runs at 60% of the f16 peak, plus the fit's fixed time less one dispatch, plus the dispatch
+    const ctx = createCostContext({ model: small, target: t, engine: 'webgpu', weightDtype: 'fp16', kvDtype: 'fp16' });
+    const qkv = stepCost(ctx, { prefill: [{ tokens: 512, pastTokens: 0 }], decode: [] }, { breakdown: true }).ops!.find((o) => o.op === 'qkv_proj')!;
+    expect(qkv.seconds / small.numLayers).toBeCloseTo(qkv.flops / small.numLayers / (4e11 * 0.6) + 100e-6 + 20e-6, 9);
+    // resolveTarget passes the dtype on to a profile file
+    const file = join(mkdtempSync(join(tmpdir(), 'roofcast-profile-')), 'p.json');
+    writeFileSync(file, JSON.stringify(withF16));
+    expect(resolveTarget({ profile: file, memoryBytes: 8e9, dtype: 'f16' }).gemm.fp16).toEqual(t.gemm.fp16);
+    expect(() => targetFromProfile(base, { dtype: 'f16' })).toThrow(/no f16 measurements/);
+  });
   it('a profile without memory figures asks for --memory-gib', () => {
     const p = profile();
     p.device.limits = {};

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { fitClasses, fitF16Classes, fitPeak, refitProfile } from '../src/calibrate/profile.js';
 import { parseProfile, readProfile } from '../src/profile/io.js';
 import type { Ceilings, Measurement, Profile } from '../src/profile/schema.js';
-import { targetFromProfile } from '../src/perf/target.js';
+import { targetFromProfile, type PerfTarget } from '../src/perf/target.js';
+import { createCostContext, stepCost } from '../src/perf/cost.js';
+import { miniModelSpec } from '../src/kernels/transformer-config.js';
+import type { StepBatch } from '../src/perf/types.js';
 import { UserError } from '../src/errors.js';
 
 const ceilings: Ceilings = {
@@ -107,5 +110,55 @@ describe('an f16 target from a profile', () => {
     const { dtypeFits: _none, ...f32Only } = profile;
     expect(() => targetFromProfile(f32Only, { dtype: 'f16' })).toThrow(UserError);
     expect(() => targetFromProfile(f32Only, { dtype: 'f16' })).toThrow(/^the profile has no f16 measurements[^\n]*$/);
+  });
+});
+
+describe('an fp16 model on the f16 target of the lavapipe profile', () => {
+  const profile: Profile = refitProfile(readProfile('calibration/lavapipe-llvm15-xeon-2core.json'));
+  const f16 = targetFromProfile(profile, { dtype: 'f16' });
+  const f32 = targetFromProfile(profile);
+  /** A one-layer mini model of `hidden` with 64-wide heads, four query heads per KV head. */
+  const model = (hidden: number) =>
+    miniModelSpec({ name: 'custom', layers: 1, hidden, heads: hidden / 64, kvHeads: hidden / 256, ffn: 2816, vocab: 8192, prompt: 1024, decode: 4 });
+  const opSeconds = (target: PerfTarget, hidden: number, batch: StepBatch, op: string) => {
+    const ctx = createCostContext({ model: model(hidden), target, engine: 'webgpu', weightDtype: 'fp16', kvDtype: 'fp16' });
+    return stepCost(ctx, batch, { breakdown: true }).ops!.find((o) => o.op === op)!.seconds;
+  };
+  const measured = (kernelClass: string, shape: Record<string, number>) => {
+    const ms = profile.measurements.filter(
+      (m) => m.kernelClass === kernelClass && m.dtype === 'f16' && !m.shape.tuning && Object.entries(shape).every(([k, v]) => m.shape[k] === v),
+    );
+    expect(ms.length, `${kernelClass} ${JSON.stringify(shape)}`).toBeGreaterThan(0);
+    return ms[0].seconds;
+  };
+  const prefill1024: StepBatch = { prefill: [{ tokens: 1024, pastTokens: 0 }], decode: [] };
+  const decodeAt512: StepBatch = { prefill: [], decode: [{ pastTokens: 511 }] };
+  // each operator against the f16 point of its shape (points the f16 fits were fitted on: this checks
+  // that the cost model applies each f16 fit to the peak it was fitted against, not a prediction)
+  const cases: { op: string; hidden: number; batch: StepBatch; cls: string; shape: Record<string, number> }[] = [
+    // prefill o_proj of hidden 1024: a 1024^3 GEMM (gemm f16 fit, f16 peak)
+    { op: 'o_proj', hidden: 1024, batch: prefill1024, cls: 'gemm', shape: { m: 1024, n: 1024, k: 1024 } },
+    // decode o_proj of hidden 2048: a one-row 2048x2048 GEMM (gemm-skinny f16 fit)
+    { op: 'o_proj', hidden: 2048, batch: decodeAt512, cls: 'gemm-skinny', shape: { m: 1, n: 2048, k: 2048 } },
+    // prefill attention of 8 heads (2 KV heads) of 64 over 1024 tokens (attention-prefill f16 fit)
+    { op: 'attention_prefill', hidden: 512, batch: prefill1024, cls: 'attention-prefill', shape: { seq: 1024, numHeads: 8, numKvHeads: 2, headDim: 64 } },
+    // decode attention of 16 heads (4 KV heads) over 512 cached entries (attention-decode f16 fit)
+    { op: 'attention_decode', hidden: 1024, batch: decodeAt512, cls: 'attention-decode', shape: { kvLen: 512, numHeads: 16, numKvHeads: 4, headDim: 64 } },
+    // RMSNorm of 1024 rows of 2048 (norm f16 fit, on the f32 vector peak)
+    { op: 'input_norm', hidden: 2048, batch: prefill1024, cls: 'norm', shape: { rows: 1024, hidden: 2048 } },
+  ];
+
+  it.each(cases)('$op (hidden $hidden) costs about its f16 $cls point, closer than the f32 curves do', ({ op, hidden, batch, cls, shape }) => {
+    const point = measured(cls, shape);
+    const t16 = opSeconds(f16, hidden, batch, op);
+    const t32 = opSeconds(f32, hidden, batch, op);
+    expect(t16 / point).toBeGreaterThan(0.8);
+    expect(t16 / point).toBeLessThan(1.2);
+    expect(Math.abs(Math.log(t16 / point))).toBeLessThan(Math.abs(Math.log(t32 / point)));
+  });
+
+  it("the f32 GEMM curve on lavapipe's emulated f16 peak costs the 1024^3 f16 GEMM over 2x too slow", () => {
+    const point = measured('gemm', { m: 1024, n: 1024, k: 1024 });
+    expect(opSeconds(f32, 1024, prefill1024, 'o_proj') / point).toBeGreaterThan(2);
   });
 });

@@ -64,6 +64,24 @@ describe('profile from measurements', () => {
     expect(largest.ratio).toBeLessThan(0.5);
   });
 
+  it('writes dtypeFits only where a class was measured in f16 as well as f32', () => {
+    expect(validProfile().dtypeFits).toBeUndefined();
+    expect('dtypeFits' in validProfile()).toBe(false);
+    // f16 FMA at 5 GFLOP/s; GEMMs at 10 GFLOP/s in f32 and 4 in f16 (plus 20 us)
+    const f16 = (x: Measurement): Measurement => ({ ...x, kernel: x.kernel.replace('f32', 'f16'), dtype: 'f16' });
+    const gemm = (dtype: 'f32' | 'f16', flops: number) => {
+      const x = m(`gemm-${dtype}`, 'gemm', flops, flops / 100, 20e-6 + flops / (dtype === 'f32' ? 10e9 : 4e9), { m: flops });
+      return { ...x, dtype };
+    };
+    const ms = [...measurements(), f16(m('fma-f32', 'fma', 1e8, 1e5, 1e8 / 5e9)), ...[1e6, 1e7, 1e8, 1e9].flatMap((f) => [gemm('f32', f), gemm('f16', f)])];
+    const p = buildProfile(report, 'throughput', 'timestamp-query', ms, { mode: 'quick', version: 'test', elapsedS: 1, failures: [] });
+    expect(p.ceilings.fmaF16FlopsPerS).toBeCloseTo(5e9, -6);
+    expect(p.fits.gemm.effMax).toBeCloseTo(10e9 / 20e9, 3);
+    expect(p.dtypeFits?.f16?.gemm.effMax).toBeCloseTo(4e9 / 5e9, 3);
+    expect(Object.keys(p.dtypeFits?.f16 ?? {}).sort()).toEqual(['fma', 'gemm']);
+    expect(parseProfile(JSON.parse(JSON.stringify(p))).dtypeFits?.f16?.gemm.points).toBe(4);
+  });
+
   it('refuses to build a profile without the FMA ceiling', () => {
     expect(() => computeCeilings(measurements().filter((x) => x.kernel !== 'fma-f32'))).toThrow(/FMA/);
   });

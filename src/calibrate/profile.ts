@@ -4,9 +4,12 @@
  */
 import os from 'node:os';
 import type { AdapterReport, ToggleSet } from '../gpu/device.js';
-import { PROFILE_SCHEMA_ID, type Ceilings, type Fit, type Measurement, type Profile } from '../profile/schema.js';
+import { PROFILE_SCHEMA_ID, fitPeak, type Ceilings, type Fit, type Measurement, type Profile } from '../profile/schema.js';
 import { causalPairs, causalTileOfVariant, type CausalTile } from '../profile/causal.js';
 import { fitBandwidth, fitDispatchOverhead, fitRooflineClass, type BandwidthPoint } from './fit.js';
+
+// the peak a point's roofline time is taken against; in src/profile so the predictor applies the same
+export { fitPeak } from '../profile/schema.js';
 
 /** Classes that define ceilings rather than get an efficiency curve. */
 const CEILING_ONLY = new Set(['dispatch', 'copy-buffer-to-buffer']);
@@ -73,19 +76,6 @@ export function computeCeilings(ms: Measurement[]): Ceilings {
 export function rooflineSeconds(m: Pick<Measurement, 'flops' | 'bytes' | 'dtype'>, c: Ceilings): number {
   const peak = m.dtype === 'f16' ? (c.fmaF16FlopsPerS ?? c.fmaF32FlopsPerS) : c.fmaF32FlopsPerS;
   return Math.max(m.flops / peak, m.bytes / c.memoryBytesPerS);
-}
-
-/** Classes the predictor costs on the f32 FMA rate in every dtype (src/perf/cost.ts, vector units). */
-const VECTOR_CLASSES = new Set(['norm', 'elementwise', 'sampling']);
-
-/**
- * The compute peak a point's roofline time is taken against: the one the predictor applies to its
- * class and dtype (f16: the f16 FMA rate for GEMM and attention, the f32 rate for the vector
- * classes), so a fitted efficiency multiplies the same peak it was measured against.
- */
-export function fitPeak(kernelClass: string, dtype: Measurement['dtype'], c: Ceilings): number {
-  if (dtype !== 'f16' || VECTOR_CLASSES.has(kernelClass)) return c.fmaF32FlopsPerS;
-  return c.fmaF16FlopsPerS ?? c.fmaF32FlopsPerS;
 }
 
 /** The points a class's efficiency curve is fitted on: no ceiling-only classes, no tuning runs. */

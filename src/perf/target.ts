@@ -1,5 +1,5 @@
 import type { AcceleratorSpec, Dtype, ReferenceEfficiency } from '../hardware/types.js';
-import type { Fit, Profile, ProfilePower } from '../profile/schema.js';
+import { fitPeak, type Fit, type Profile, type ProfilePower } from '../profile/schema.js';
 import { UserError } from '../errors.js';
 import { getAccelerator, referenceEfficiency } from '../hardware/index.js';
 import { readProfile } from '../profile/io.js';
@@ -139,8 +139,8 @@ export function targetFromAccelerator(spec: AcceleratorSpec, refEff: ReferenceEf
   };
 }
 
-/** Converts a profile fit to an efficiency curve; `rate` is the ceiling its roofline time used. */
 /**
+ * Converts a profile fit to an efficiency curve; `rate` is the ceiling its roofline time used.
  * time = fixedS + roofline / effMax  <=>  halfWork = fixedS * rate * effMax. The calibration times
  * one dispatch per iteration, so a fit's fixed time already holds one dispatch overhead; the cost
  * model adds the launch cost per kernel itself, so that part is taken out here (else counted twice).
@@ -175,7 +175,8 @@ export interface ProfileTargetOptions {
 /**
  * A calibrated WebGPU profile as a target. The f32 FMA ceiling is the compute peak for fp32, the f16
  * ceiling (where measured, else f32) for the 16-bit and narrower formats, which WGSL can only
- * compute after widening; there is no interconnect, so tp must be 1.
+ * compute after widening; there is no interconnect, so tp must be 1. With `dtype: 'f16'` the classes
+ * measured in f16 take their f16 curves (for fp16/bf16 models), the others keep their f32 ones.
  */
 export function targetFromProfile(profile: Profile, options: ProfileTargetOptions = {}): PerfTarget {
   const c = profile.ceilings;
@@ -190,15 +191,22 @@ export function targetFromProfile(profile: Profile, options: ProfileTargetOption
   }
   // an f16 target: the classes measured in f16 take those curves, the others keep their f32 ones
   const fits = half ? { ...profile.fits, ...f16Fits } : profile.fits;
+  // the FLOP rate a class's fit was taken against: halfWork = fixedS x rate x effMax holds at it
+  const flopsRateOf = (cls: string) => (half && f16Fits[cls] ? fitPeak(cls, 'f16', c) : f32);
   const flopsCurve = (fit: Fit | undefined, rate: number, fallback: EffCurve): EffCurve =>
     fit && fit.workUnit === 'flops' ? curveOfFit(fit, rate, c.dispatchOverheadS) : fallback;
-  const classCurve = (fit: Fit | undefined, fallback: ClassCurve): ClassCurve =>
-    fit ? classCurveOfFit(fit, { flops: f32, bytes: bw }, c.dispatchOverheadS) : fallback;
+  const classCurve = (cls: string, fallback: ClassCurve): ClassCurve => {
+    const fit = fits[cls];
+    return fit ? classCurveOfFit(fit, { flops: flopsRateOf(cls), bytes: bw }, c.dispatchOverheadS) : fallback;
+  };
   const memory: EffCurve = fits.stream && fits.stream.workUnit === 'bytes' ? curveOfFit(fits.stream, bw, c.dispatchOverheadS) : { effMax: 1, halfWork: 0 };
+  // norms, element-wise kernels and sampling: their own curves where measured, else streams (cost.ts)
+  const vectorCurve = (cls: string): ClassCurve | null => (fits[cls] ? classCurve(cls, { unit: 'bytes', curve: memory }) : null);
   const gemmDefault = flopsCurve(profile.fits.gemm, f16, { effMax: 1, halfWork: 0 });
   const gemm: PerfTarget['gemm'] = { default: gemmDefault };
+  // f16 kernels cost fp16 and bf16 GEMMs (both on the f16 peak, cost.ts); `default` keeps the f32 fit
   if (half && f16Fits.gemm) gemm.fp16 = gemm.bf16 = flopsCurve(f16Fits.gemm, f16, gemmDefault);
-  const skinny = fits['gemm-skinny'] ? classCurve(fits['gemm-skinny'], { unit: 'flops', curve: gemmDefault }) : null;
+  const skinny = fits['gemm-skinny'] ? classCurve('gemm-skinny', { unit: 'flops', curve: gemmDefault }) : null;
   const limits = profile.device.limits ?? {};
   const memoryBytes = options.memoryBytes ?? limits.maxBufferSize ?? limits.maxStorageBufferBindingSize;
   if (!memoryBytes || memoryBytes <= 0) {
@@ -214,11 +222,11 @@ export function targetFromProfile(profile: Profile, options: ProfileTargetOption
     gemm,
     gemmSkinny: skinny,
     memory,
-    attentionPrefill: classCurve(fits['attention-prefill'], { unit: 'flops', curve: gemmDefault }),
-    attentionDecode: classCurve(fits['attention-decode'], { unit: 'bytes', curve: memory }),
-    norm: fits.norm ? classCurve(fits.norm, { unit: 'bytes', curve: memory }) : null,
-    elementwise: fits.elementwise ? classCurve(fits.elementwise, { unit: 'bytes', curve: memory }) : null,
-    sampling: fits.sampling ? classCurve(fits.sampling, { unit: 'bytes', curve: memory }) : null,
+    attentionPrefill: classCurve('attention-prefill', { unit: 'flops', curve: gemmDefault }),
+    attentionDecode: classCurve('attention-decode', { unit: 'bytes', curve: memory }),
+    norm: vectorCurve('norm'),
+    elementwise: vectorCurve('elementwise'),
+    sampling: vectorCurve('sampling'),
     kernelLaunchS: c.dispatchOverheadS,
     interconnect: null,
     tdpW: profile.power?.model.tdpW ?? null,
@@ -246,11 +254,13 @@ export interface ResolveTargetOptions {
   profile?: string;
   /** device memory for a profile target, bytes */
   memoryBytes?: number;
+  /** a profile target's kernel storage type (ProfileTargetOptions.dtype); default f32 */
+  dtype?: ProfileTargetOptions['dtype'];
 }
 
 /** The target a command names: a calibrated profile file, or a catalog accelerator's reference profile. */
 export function resolveTarget(options: ResolveTargetOptions): PerfTarget {
-  if (options.profile) return targetFromProfile(readProfile(options.profile), { memoryBytes: options.memoryBytes });
+  if (options.profile) return targetFromProfile(readProfile(options.profile), { memoryBytes: options.memoryBytes, dtype: options.dtype });
   if (!options.gpu) throw new UserError('give --gpu ID (see roofcast devices) or --profile FILE');
   return targetFromAccelerator(getAccelerator(options.gpu), referenceEfficiency(options.gpu));
 }

@@ -153,6 +153,20 @@ export const ProfileSchema = z.object({
   power: ProfilePowerSchema.optional(),
 });
 
+/** Classes the predictor costs on the f32 FMA rate in every dtype (src/perf/cost.ts, vector units). */
+const VECTOR_CLASSES = new Set(['norm', 'elementwise', 'sampling']);
+
+/**
+ * The compute peak a fit's points were taken against, and that its efficiency multiplies: the one
+ * the predictor applies to the class and dtype (f16: the f16 FMA rate for GEMM and attention, the
+ * f32 rate for the vector classes, which src/perf/cost.ts costs on fp32 in every dtype). Calibration
+ * (fitting) and target (applying) share it, so the two cannot drift apart.
+ */
+export function fitPeak(kernelClass: string, dtype: z.infer<typeof DtypeSchema>, c: Pick<Ceilings, 'fmaF32FlopsPerS' | 'fmaF16FlopsPerS'>): number {
+  if (dtype !== 'f16' || VECTOR_CLASSES.has(kernelClass)) return c.fmaF32FlopsPerS;
+  return c.fmaF16FlopsPerS ?? c.fmaF32FlopsPerS;
+}
+
 export type DeviceInfo = z.infer<typeof DeviceInfoSchema>;
 export type Ceilings = z.infer<typeof CeilingsSchema>;
 export type Measurement = z.infer<typeof MeasurementSchema>;
