@@ -16,6 +16,7 @@ import {
   prepareGemm,
   splitRange,
   tuneGemm,
+  tuneGemmClass,
   type GemmShape,
 } from '../src/kernels/gemm.js';
 import { gemmKernel, type GemmConfig } from '../src/kernels/gemm-wgsl.js';
@@ -182,6 +183,19 @@ describe('GEMM on the adapter', () => {
     const later = await prepareGemm(ctx, { m: 40, n: 71, k: 59 }, 'f32');
     expect(later.variant!.startsWith(result.best.variant!.replace(/-split\d+$/, ''))).toBe(true);
     await verified(later);
+    clearGemmTuning();
+  });
+  it('class tuner keeps the configuration best over all its shapes, and later prepares use it', async () => {
+    clearGemmTuning();
+    const shapes = [{ m: 96, n: 96, k: 96 }, { m: 80, n: 256, k: 64 }];
+    const configs = [findConfig('reg-8x4-w8x1'), findConfig('tiled-4x4-w16x16-k8'), findConfig('reg-4x8-w8x1')];
+    const kept = await tuneGemmClass(ctx, shapes, 'f32', { configs, timing: { repeats: 3, warmup: 1 } });
+    expect(configs.map((c) => c.id)).toContain(kept.variant);
+    expect(kept.slowdown).toBeGreaterThanOrEqual(1); // 1: fastest at every shape
+    const later = await prepareGemm(ctx, { m: 100, n: 128, k: 72 }, 'f32');
+    expect(later.variant).toBe(kept.variant);
+    await verified(later);
+    await expect(tuneGemmClass(ctx, [{ m: 1, n: 64, k: 64 }, { m: 512, n: 64, k: 64 }], 'f32')).rejects.toThrow(/one shape class/);
     clearGemmTuning();
   });
   it('candidate configs suit the shape', () => {

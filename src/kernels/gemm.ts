@@ -443,6 +443,38 @@ export async function tuneGemm(ctx: GpuContext, shape: GemmShape, dtype: KernelD
   };
 }
 
+/**
+ * Tunes at several shapes of one shape class and keeps, for the class, the configuration (and
+ * split-K use) with the smallest geometric mean of its time over the fastest time at each shape,
+ * among those that verified at all of them. One shape is not enough: on lavapipe sgr-32x4-w8x1,
+ * within a few percent of sgr-16x4-w8x1-nk at 512^3, ran a 96x4096x768 GEMM in 79-83 ms against
+ * 52-55 ms, and the class curve fitted on it missed that prefill GEMM by 21-24%.
+ */
+export async function tuneGemmClass(ctx: GpuContext, shapes: readonly GemmShape[], dtype: KernelDtype, opts: GemmTuneOptions = {}): Promise<{ variant: string; slowdown: number }> {
+  if (shapes.length === 0 || new Set(shapes.map(gemmShapeClass)).size !== 1) throw new Error('tuneGemmClass: give shapes of one shape class');
+  // a variant's key without its split count (which depends on the shape): config id, split or not
+  const key = (variant: string) => variant.replace(/-split\d+$/, '-split');
+  const ratios = new Map<string, number[]>();
+  for (const shape of shapes) {
+    const r = await tuneGemm(ctx, shape, dtype, opts);
+    r.best.destroy();
+    for (const t of r.trials) if (t.ok && t.seconds !== null) ratios.set(key(t.variant), [...(ratios.get(key(t.variant)) ?? []), t.seconds / r.bestSeconds]);
+  }
+  let best: { variant: string; slowdown: number } | undefined;
+  for (const [variant, rs] of ratios) {
+    if (rs.length !== shapes.length) continue;
+    const slowdown = Math.exp(rs.reduce((a, x) => a + Math.log(x), 0) / rs.length);
+    if (!best || slowdown < best.slowdown) best = { variant, slowdown };
+  }
+  if (!best) throw new Error(`tuneGemmClass: no configuration verified at every shape (${dtype})`);
+  const split = best.variant.endsWith('-split');
+  const config = findConfig(split ? best.variant.slice(0, -'-split'.length) : best.variant);
+  // split or not, as tuneGemm keeps it (prepareGemm sizes the split for each shape)
+  const shape = shapes[0];
+  tunedBest.set(cacheKey(ctx, shape, dtype), { config, splitK: split ? defaultSplitK(shape, config) : 1 });
+  return best;
+}
+
 /** Forgets tuned configurations (tests; a new adapter session). */
 export function clearGemmTuning(): void {
   tunedBest.clear();
