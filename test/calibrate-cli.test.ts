@@ -100,6 +100,9 @@ describe('roofcast calibrate flags', () => {
     const bad = roofcast('calibrate', '--refit', join(dir, 'missing.json'));
     expect(bad.code).toBe(2);
     expect(bad.ours).toHaveLength(1);
+    const mixed = roofcast('calibrate', '--refit', file, '--full');
+    expect(mixed.code).toBe(2);
+    expect(mixed.ours).toEqual(['roofcast: --refit runs no suite: drop --full']);
   });
   it('documents the default output file', () => {
     const r = roofcast('calibrate', '--help');

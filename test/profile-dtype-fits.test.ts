@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fitClasses, fitF16Classes, fitPeak, refitProfile } from '../src/calibrate/profile.js';
+import { fitClasses, fitF16Classes, refitProfile } from '../src/calibrate/profile.js';
+import { fitPeak } from '../src/profile/schema.js';
 import { parseProfile, readProfile } from '../src/profile/io.js';
 import type { Ceilings, Measurement, Profile } from '../src/profile/schema.js';
 import { targetFromProfile, type PerfTarget } from '../src/perf/target.js';

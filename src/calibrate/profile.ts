@@ -8,9 +8,6 @@ import { PROFILE_SCHEMA_ID, fitPeak, type Ceilings, type Fit, type Measurement, 
 import { causalPairs, causalTileOfVariant, type CausalTile } from '../profile/causal.js';
 import { fitBandwidth, fitDispatchOverhead, fitRooflineClass, type BandwidthPoint } from './fit.js';
 
-// the peak a point's roofline time is taken against; in src/profile so the predictor applies the same
-export { fitPeak } from '../profile/schema.js';
-
 /** Classes that define ceilings rather than get an efficiency curve. */
 const CEILING_ONLY = new Set(['dispatch', 'copy-buffer-to-buffer']);
 
@@ -72,12 +69,6 @@ export function computeCeilings(ms: Measurement[]): Ceilings {
   };
 }
 
-/** Roofline time of a measurement on the ceilings: the slower of compute and memory. */
-export function rooflineSeconds(m: Pick<Measurement, 'flops' | 'bytes' | 'dtype'>, c: Ceilings): number {
-  const peak = m.dtype === 'f16' ? (c.fmaF16FlopsPerS ?? c.fmaF32FlopsPerS) : c.fmaF32FlopsPerS;
-  return Math.max(m.flops / peak, m.bytes / c.memoryBytesPerS);
-}
-
 /** The points a class's efficiency curve is fitted on: no ceiling-only classes, no tuning runs. */
 function fittable(m: Measurement): boolean {
   const k = m.kernelClass ?? m.kernel;
@@ -117,14 +108,18 @@ function groupByClass(ms: Measurement[], keep: (m: Measurement, k: string) => bo
  * roof that binds it, or of both roofs where its shapes span both (fit.ts fitRooflineClass).
  * Classes measured only in f16 fit their f16 points.
  */
+function classesWithF32(ms: Measurement[]): Set<string> {
+  return new Set(ms.filter((m) => m.dtype === 'f32').map((m) => m.kernelClass ?? m.kernel));
+}
+
 export function fitClasses(ms: Measurement[], c: Ceilings): Record<string, Fit> {
-  const hasF32 = new Set(ms.filter((m) => m.dtype === 'f32').map((m) => m.kernelClass ?? m.kernel));
+  const hasF32 = classesWithF32(ms);
   return fitGroups(groupByClass(ms, (m, k) => m.dtype === 'f32' || !hasF32.has(k)), c);
 }
 
 /** The f16 fits of the classes measured in both dtypes (the profile's `dtypeFits.f16`). */
 export function fitF16Classes(ms: Measurement[], c: Ceilings): Record<string, Fit> {
-  const hasF32 = new Set(ms.filter((m) => m.dtype === 'f32').map((m) => m.kernelClass ?? m.kernel));
+  const hasF32 = classesWithF32(ms);
   return fitGroups(groupByClass(ms, (m, k) => m.dtype === 'f16' && hasF32.has(k)), c);
 }
 

@@ -11,7 +11,7 @@ import { bindBuffers, createPipelineChecked, loadWgsl } from '../gpu/pipeline.js
 import { runOnce } from '../gpu/timing.js';
 import { UserError } from '../errors.js';
 import type { KernelDtype, KernelRun } from './types.js';
-import { freshSeed, fromHalfArray, mulberry32, tolerance } from './verify.js';
+import { decodeFrom, freshSeed, mulberry32, tolerance } from './verify.js';
 import { attentionRelError, bytesPerElement, checkDtype, checkHeads, lanesSupported, randomTensor, referenceAttention, specializeWgsl } from './attention-common.js';
 
 export interface AttentionDecodeShape {
@@ -174,8 +174,7 @@ export async function prepareAttentionDecode(
       poisonBuffer(ctx, o, outBytes, dtype === 'f32' ? POISON_F32 : POISON_F16);
       poisonBuffer(ctx, part, part.size);
       await runOnce(ctx, iteration);
-      const raw = await readBuffer(ctx, o, outBytes);
-      const got = dtype === 'f32' ? new Float32Array(raw) : fromHalfArray(new Uint16Array(raw));
+      const got = decodeFrom(await readBuffer(ctx, o, outBytes), dtype);
       const want = referenceAttention(q.values, k.values, v.values, { batch, seqQ: 1, seqK: kvLen, numHeads, numKvHeads, headDim });
       const relError = attentionRelError(got, want, v.values);
       return { relError, ok: relError <= tolerance(dtype), seed };

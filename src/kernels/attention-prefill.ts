@@ -10,7 +10,7 @@ import { bindBuffers, createPipelineChecked, loadWgsl } from '../gpu/pipeline.js
 import { runOnce } from '../gpu/timing.js';
 import { UserError } from '../errors.js';
 import type { KernelDtype, KernelRun } from './types.js';
-import { freshSeed, fromHalfArray, mulberry32, tolerance } from './verify.js';
+import { decodeFrom, freshSeed, mulberry32, tolerance } from './verify.js';
 import { attentionRelError, bytesPerElement, checkDtype, checkHeads, randomTensor, referenceAttention, specializeWgsl, lanesSupported } from './attention-common.js';
 
 export interface AttentionPrefillShape {
@@ -129,8 +129,7 @@ export async function prepareAttentionPrefill(
     async verify() {
       poisonBuffer(ctx, o, outBytes, dtype === 'f32' ? POISON_F32 : POISON_F16);
       await runOnce(ctx, iteration);
-      const raw = await readBuffer(ctx, o, outBytes);
-      const got = dtype === 'f32' ? new Float32Array(raw) : fromHalfArray(new Uint16Array(raw));
+      const got = decodeFrom(await readBuffer(ctx, o, outBytes), dtype);
       const want = referenceAttention(q.values, k.values, v.values, { batch: 1, seqQ: seq, seqK: seq, numHeads, numKvHeads, headDim });
       const relError = attentionRelError(got, want, v.values);
       return { relError, ok: relError <= tolerance(dtype), seed };

@@ -2,6 +2,7 @@
 import type { GpuContext } from '../gpu/device.js';
 import { Usage, uploadBuffer } from '../gpu/buffers.js';
 import type { KernelDtype } from './types.js';
+import type { Measurement } from '../profile/schema.js';
 import { maxRelError, tolerance } from './verify.js';
 
 /** Workgroup counts for `count` workgroups, folded into y when x would pass the per-dimension limit. */
@@ -19,6 +20,21 @@ export function paramsBuffer(ctx: GpuContext, values: [number, number, number, n
   const u = new Uint32Array(bytes);
   values.forEach((v, i) => (kinds[i] === 'f32' ? (f[i] = v) : (u[i] = v >>> 0)));
   return uploadBuffer(ctx, u, Usage.UNIFORM | Usage.COPY_DST);
+}
+
+/**
+ * The variant most of a class's measurements used, among its points of `dtype` where it has some
+ * (tuning ran per dtype), else among all; `accept` filters the variants considered. The mini
+ * transformer runs the configurations its profile measured.
+ */
+export function mostUsedVariant(measurements: readonly Measurement[], kernelClass: string, dtype: KernelDtype, accept: (variant: string) => boolean = () => true): string | undefined {
+  const same = measurements.some((m) => m.kernelClass === kernelClass && m.dtype === dtype);
+  const counts = new Map<string, number>();
+  for (const m of measurements) {
+    if (m.kernelClass !== kernelClass || !m.variant || !accept(m.variant) || (same && m.dtype !== dtype)) continue;
+    counts.set(m.variant, (counts.get(m.variant) ?? 0) + 1);
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
 }
 
 /** Replaces the shader's `alias T = f32;` (or E) line for an f16 variant, adding `enable f16;`. */

@@ -13,7 +13,7 @@ import { createBuffer, poisonBuffer, readBuffer, uploadBuffer, POISON_F16, POISO
 import { bindBuffers, createPipelineChecked, loadWgsl } from '../gpu/pipeline.js';
 import { runOnce, type Dispatch } from '../gpu/timing.js';
 import type { KernelDtype, KernelRun } from './types.js';
-import { freshSeed, fromHalfArray, maxRelError, maxScaledError, mulberry32, randomFloat32, toHalfArray, tolerance } from './verify.js';
+import { decodeFrom, encodeAs, freshSeed, maxRelError, maxScaledError, mulberry32, randomFloat32, roundToHalf, toHalfArray, tolerance } from './verify.js';
 import { BYTES_PER, grid, paramsBuffer, withElementType } from './common.js';
 import { UserError } from '../errors.js';
 import { ropeAngles, RMS_EPS } from './transformer-cpu.js';
@@ -180,20 +180,16 @@ function judge(errors: number[], dtype: KernelDtype): { relError: number; ok: bo
  */
 function storageIo(ctx: GpuContext, dtype: KernelDtype) {
   const half = dtype === 'f16';
-  const encode = (data: Float32Array): Float32Array | Uint16Array => (half ? toHalfArray(data) : data);
   return {
     values(n: number, rng: () => number, lo?: number, hi?: number): Float32Array {
       const v = randomFloat32(n, rng, lo, hi);
-      return half ? Float32Array.from(fromHalfArray(toHalfArray(v))) : v;
+      return half ? v.map(roundToHalf) : v;
     },
-    upload: (data: Float32Array) => uploadBuffer(ctx, encode(data)),
-    write: (b: GPUBuffer, data: Float32Array) => ctx.device.queue.writeBuffer(b, 0, encode(data)),
+    upload: (data: Float32Array) => uploadBuffer(ctx, encodeAs(data, dtype)),
+    write: (b: GPUBuffer, data: Float32Array) => ctx.device.queue.writeBuffer(b, 0, encodeAs(data, dtype)),
     bytes: (n: number) => n * BYTES_PER[dtype],
     poison: (b: GPUBuffer, n: number) => poisonBuffer(ctx, b, n * BYTES_PER[dtype], half ? POISON_F16 : POISON_F32),
-    async read(b: GPUBuffer, n: number): Promise<Float32Array> {
-      const raw = await readBuffer(ctx, b, n * BYTES_PER[dtype]);
-      return half ? Float32Array.from(fromHalfArray(new Uint16Array(raw))) : new Float32Array(raw);
-    },
+    read: async (b: GPUBuffer, n: number): Promise<Float32Array> => decodeFrom(await readBuffer(ctx, b, n * BYTES_PER[dtype]), dtype),
     /** the elements' bit patterns, for exact copies */
     async bits(b: GPUBuffer, n: number): Promise<Uint32Array | Uint16Array> {
       const raw = await readBuffer(ctx, b, n * BYTES_PER[dtype]);
@@ -255,7 +251,7 @@ export async function prepareElementwise(
             let ss = 0;
             for (let i = 0; i < h; i++) {
               const v = xData[t * h + i] + dData[t * h + i];
-              wantX[t * h + i] = dtype === 'f16' ? fromHalfArray(toHalfArray([v]))[0] : v; // the sum as stored
+              wantX[t * h + i] = dtype === 'f16' ? roundToHalf(v) : v; // the sum as stored
               ss += v * v;
             }
             const inv = 1 / Math.sqrt(ss / h + RMS_EPS);

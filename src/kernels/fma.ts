@@ -8,7 +8,7 @@ import { createBuffer, poisonBuffer, readBuffer, uploadBuffer, POISON_F32, POISO
 import { bindBuffers, createPipelineChecked, loadWgsl } from '../gpu/pipeline.js';
 import { runOnce } from '../gpu/timing.js';
 import type { KernelDtype, KernelRun } from './types.js';
-import { freshSeed, fromHalfArray, fromHalfBits, maxScaledError, mulberry32, randomFloat32, tolerance, toHalfArray, toHalfBits } from './verify.js';
+import { decodeFrom, encodeAs, freshSeed, maxScaledError, mulberry32, randomFloat32, roundToHalf, tolerance } from './verify.js';
 import { BYTES_PER, compare, grid, paramsBuffer, withElementType } from './common.js';
 
 /** independent vec4 chains per invocation in fma.wgsl */
@@ -32,8 +32,6 @@ export function affineSteps(x0: number, a: number, b: number, n: number): number
   return an * x0 + (b * (1 - an)) / (1 - a);
 }
 
-const roundHalf = (v: number) => fromHalfBits(toHalfBits(v));
-
 /**
  * Reference of an FMA chain per element, with the scale its error is judged against: the magnitude
  * of the last step's terms, |a v| + |b|. WGSL's fma need not be fused, so an adapter may round a*v
@@ -53,7 +51,7 @@ function chainReference(x: ArrayLike<number>, round: (v: number) => number, a: n
 
 /** Coefficients: a near 1 keeps the f32 result sensitive to x0; f16 needs faster contraction. */
 function coefficients(dtype: KernelDtype, rng: () => number): { a: number; b: number; round: (v: number) => number } {
-  const round = dtype === 'f16' ? roundHalf : Math.fround;
+  const round = dtype === 'f16' ? roundToHalf : Math.fround;
   const a = dtype === 'f32' ? 0.9 + 0.09 * rng() : 0.25 + 0.5 * rng();
   const b = 0.1 + 0.9 * rng();
   return { a: round(a), b: round(b), round };
@@ -129,7 +127,7 @@ export async function prepareMixbench(ctx: GpuContext, shape: MixbenchShape, dty
   const code = withElementType(loadWgsl('mixbench'), 'T', dtype);
   const pipeline = await createPipelineChecked(ctx, code, { WG, FMAS: shape.fmas });
   const bytesOut = n * BYTES_PER[dtype];
-  const src = uploadBuffer(ctx, dtype === 'f16' ? toHalfArray(x) : x);
+  const src = uploadBuffer(ctx, encodeAs(x, dtype));
   const dst = createBuffer(ctx, bytesOut);
   const params = paramsBuffer(ctx, [a, b, shape.elems, 0], ['f32', 'f32', 'u32', 'u32']);
   const bindGroup = bindBuffers(ctx, pipeline, [src, dst, params]);
@@ -146,8 +144,7 @@ export async function prepareMixbench(ctx: GpuContext, shape: MixbenchShape, dty
     async verify() {
       poisonBuffer(ctx, dst, bytesOut, dtype === 'f16' ? POISON_F16 : POISON_F32);
       await runOnce(ctx, iteration);
-      const raw = await readBuffer(ctx, dst, bytesOut);
-      const got = dtype === 'f16' ? fromHalfArray(new Uint16Array(raw)) : new Float32Array(raw);
+      const got = decodeFrom(await readBuffer(ctx, dst, bytesOut), dtype);
       const { want, scale } = chainReference(x, round, a, b, shape.fmas);
       const relError = maxScaledError(got, want, scale);
       return { relError, ok: relError <= tolerance(dtype) };

@@ -10,7 +10,7 @@ import { bindBuffers, createPipelineChecked, loadWgsl } from '../gpu/pipeline.js
 import { runOnce, timeIteration, type Dispatch, type TimingOptions } from '../gpu/timing.js';
 import { UserError } from '../errors.js';
 import type { KernelDtype, KernelRun } from './types.js';
-import { freshSeed, fromHalfArray, maxScaledError, mulberry32, randomFloat32, toHalfArray, tolerance } from './verify.js';
+import { decodeFrom, freshSeed, fromHalfArray, maxScaledError, mulberry32, randomFloat32, toHalfArray, tolerance } from './verify.js';
 import { BYTES_PER, grid, withElementType } from './common.js';
 import { gemmKernel, workgroupTile, type GemmConfig, type GemmLayoutB } from './gemm-wgsl.js';
 
@@ -302,8 +302,7 @@ async function buildRun(ctx: GpuContext, inputs: GemmInputs, config: GemmConfig,
       poisonBuffer(ctx, c, outBytes, poison);
       if (partials) poisonBuffer(ctx, partials, splits * m * n * 4, POISON_F32);
       await runOnce(ctx, iteration);
-      const raw = await readBuffer(ctx, c, outBytes);
-      const got = dtype === 'f16' ? fromHalfArray(new Uint16Array(raw)) : new Float32Array(raw);
+      const got = decodeFrom(await readBuffer(ctx, c, outBytes), dtype);
       return compareGemm(got, inputs.reference(), dtype);
     },
     destroy() {

@@ -14,6 +14,7 @@ import type { Measurement } from '../profile/schema.js';
 import { DEFAULT_PREFILL_CONFIG, prefillShaderName, type AttentionPrefillConfig } from './attention-prefill.js';
 import { DEFAULT_DECODE_CONFIG, decodePipelines, decodeSplits, effectiveDecodeConfig, LANES_DECODE_CONFIG, type AttentionDecodeConfig } from './attention-decode.js';
 import { specializeWgsl } from './attention-common.js';
+import { mostUsedVariant } from './common.js';
 import type { KernelDtype } from './types.js';
 
 export interface MiniAttentionShape {
@@ -35,13 +36,7 @@ export interface AttentionChoice {
  */
 export function attentionChoiceFromMeasurements(measurements: readonly Measurement[] = [], dtype: KernelDtype = 'f32'): AttentionChoice {
   const variant = (cls: string, re: RegExp): RegExpExecArray | null => {
-    const counts = new Map<string, number>();
-    // the points of the model's dtype where the class has some (tuning ran per dtype)
-    const same = measurements.some((m) => m.kernelClass === cls && m.dtype === dtype);
-    for (const m of measurements) {
-      if (m.kernelClass === cls && m.variant && re.test(m.variant) && (!same || m.dtype === dtype)) counts.set(m.variant, (counts.get(m.variant) ?? 0) + 1);
-    }
-    const best = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+    const best = mostUsedVariant(measurements, cls, dtype, (v) => re.test(v));
     return best ? re.exec(best) : null;
   };
   const p = variant('attention-prefill', /^([a-z]+)-br(\d+)-bc(\d+)$/);

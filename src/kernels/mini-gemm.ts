@@ -9,9 +9,9 @@ import { createBuffer } from '../gpu/buffers.js';
 import { bindBuffers, createPipelineChecked, loadWgsl, type BufferRange } from '../gpu/pipeline.js';
 import type { Dispatch } from '../gpu/timing.js';
 import type { Measurement } from '../profile/schema.js';
-import { grid, withElementType } from './common.js';
+import { grid, mostUsedVariant, withElementType } from './common.js';
 import type { KernelDtype } from './types.js';
-import { toHalfArray } from './verify.js';
+import { encodeAs } from './verify.js';
 import { defaultSplitK, findConfig, GEMM_CONFIGS, SKINNY_MAX_M, splitRange, type GemmConfig } from './gemm.js';
 import { gemmKernel, workgroupTile, type GemmLayoutB } from './gemm-wgsl.js';
 
@@ -32,14 +32,7 @@ export interface GemmChoice {
  */
 export function gemmChoiceFromMeasurements(measurements: readonly Measurement[] = [], dtype: KernelDtype = 'f32'): GemmChoice {
   const pick = (cls: string): { config: GemmConfig; split: boolean } | null => {
-    const counts = new Map<string, number>();
-    // the kernels the class's points of the model's dtype used (tuning ran per dtype), where measured
-    const same = measurements.some((m) => m.kernelClass === cls && m.dtype === dtype);
-    for (const m of measurements) {
-      if (m.kernelClass !== cls || !m.variant || (same && m.dtype !== dtype)) continue;
-      counts.set(m.variant, (counts.get(m.variant) ?? 0) + 1);
-    }
-    const best = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+    const best = mostUsedVariant(measurements, cls, dtype);
     if (!best) return null;
     const id = best.replace(/-split\d+$/, '');
     const config = GEMM_CONFIGS.find((c) => c.id === id);
@@ -65,7 +58,7 @@ export function weightLayout(w: Float32Array, k: number, n: number, layout: Gemm
     t = new Float32Array(k * n);
     for (let kk = 0; kk < k; kk++) for (let j = 0; j < n; j++) t[j * k + kk] = w[kk * n + j];
   }
-  return dtype === 'f16' ? toHalfArray(t) : t;
+  return encodeAs(t, dtype);
 }
 
 export interface GemmDispatches {

@@ -7,7 +7,7 @@
  */
 import { headDimOf, type MiniConfig } from './transformer-config.js';
 import type { KernelDtype } from './types.js';
-import { fromHalfBits, mulberry32, toHalfBits } from './verify.js';
+import { mulberry32, roundToHalf } from './verify.js';
 
 export const ROPE_BASE = 10000;
 export const RMS_EPS = 1e-5;
@@ -136,7 +136,7 @@ export function argmax(v: ArrayLike<number>): number {
 
 /** Rounds every element to f16 in place (through f32, as the GPU converts its f32 results). */
 function roundHalf<A extends Float32Array | Float64Array>(v: A): A {
-  for (let i = 0; i < v.length; i++) v[i] = fromHalfBits(toHalfBits(v[i]));
+  for (let i = 0; i < v.length; i++) v[i] = roundToHalf(v[i]);
   return v;
 }
 

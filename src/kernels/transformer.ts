@@ -16,7 +16,7 @@ import { bindBuffers, type BufferRange } from '../gpu/pipeline.js';
 import type { Dispatch } from '../gpu/timing.js';
 import { BYTES_PER, grid, paramsBuffer } from './common.js';
 import type { KernelDtype } from './types.js';
-import { fromHalfArray, toHalfArray } from './verify.js';
+import { decodeFrom, encodeAs } from './verify.js';
 import { UserError } from '../errors.js';
 import { gemmChoiceFromMeasurements, gemmConfigFor, gemmDispatches, weightLayout, type GemmChoice } from './mini-gemm.js';
 import { attentionChoiceFromMeasurements, attentionDecodeDispatches, attentionPrefillDispatch, decodePartialBytes, type AttentionChoice } from './mini-attention.js';
@@ -106,7 +106,7 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
       }
       return b;
     };
-    const plain = (data: Float32Array) => own(uploadBuffer(ctx, dt === 'f16' ? toHalfArray(data) : data));
+    const plain = (data: Float32Array) => own(uploadBuffer(ctx, encodeAs(data, dt)));
     const embedding = plain(weights.embedding);
     const layerNorms = weights.layers.map((lw) => ({ attn: plain(lw.attnNorm), mlp: plain(lw.mlpNorm) }));
     const finalNorm = plain(weights.finalNorm);
@@ -243,8 +243,7 @@ export async function buildGpuMiniModel(ctx: GpuContext, config: MiniConfig, wei
         ctx.device.queue.writeBuffer(tokens, 0, ids);
       },
       async readLogits() {
-        const raw = await readBuffer(ctx, logits, c.vocab * EB);
-        return dt === 'f16' ? Float32Array.from(fromHalfArray(new Uint16Array(raw))) : new Float32Array(raw);
+        return decodeFrom(await readBuffer(ctx, logits, c.vocab * EB), dt);
       },
       async readTokens() {
         return new Uint32Array(await readBuffer(ctx, tokens, cap * 4));

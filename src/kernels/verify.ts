@@ -112,6 +112,21 @@ export function toHalfArray(data: ArrayLike<number>): Uint16Array {
   return out;
 }
 
+/** The value as f16 holds it (rounded to nearest even from its f32 value, as the GPU converts). */
+export function roundToHalf(value: number): number {
+  return fromHalfBits(toHalfBits(value));
+}
+
+/** `data` as a buffer of the dtype holds it: f32 as is, f16 as half bits. */
+export function encodeAs(data: Float32Array, dtype: 'f32' | 'f16'): Float32Array | Uint16Array {
+  return dtype === 'f16' ? toHalfArray(data) : data;
+}
+
+/** Bytes read back from a buffer of the dtype, as numbers (f16 values are exact in f32). */
+export function decodeFrom(raw: ArrayBuffer, dtype: 'f32' | 'f16'): Float32Array {
+  return dtype === 'f16' ? Float32Array.from(fromHalfArray(new Uint16Array(raw))) : new Float32Array(raw);
+}
+
 export function fromHalfArray(bits: Uint16Array): Float64Array {
   const out = new Float64Array(bits.length);
   for (let i = 0; i < bits.length; i++) out[i] = fromHalfBits(bits[i]);

@@ -88,6 +88,8 @@ export function registerCalibrate(program: Command): void {
     .option('--json', 'print the ceilings, fits and failures as JSON')
     .action(async (opts: CalibrateOptions, cmd: Command) => {
       if (opts.refit) {
+        const suiteFlags = (['quick', 'full', 'only', 'f16', 'power', 'adapter', 'backend'] as const).filter((k) => opts[k] !== undefined);
+        if (suiteFlags.length) throw new UserError(`--refit runs no suite: drop --${suiteFlags.join(', --')}`);
         const out = cmd.getOptionValueSource('out') === 'default' ? opts.refit : opts.out;
         const profile = (await loadCalibration()).refitProfile(readProfile(opts.refit));
         writeProfile(out, profile);
@@ -108,6 +110,7 @@ export function registerCalibrate(program: Command): void {
         else reader = found;
       }
       const ctx = await openGpu({ backend: opts.backend, adapter: opts.adapter, toggles: opts.toggles });
+      if (opts.f16 && !ctx.hasF16) process.stderr.write(`roofcast: warning: --f16: ${ctx.report.description || 'this adapter'} has no shader-f16, so the suite measures f32 only\n`);
       const bar = process.stderr.isTTY
         ? new SingleBar({ format: 'calibrate [{bar}] {value}/{total} {label}', stream: process.stderr, hideCursor: true, clearOnComplete: true })
         : null;

@@ -3,6 +3,7 @@ import { SingleBar } from 'cli-progress';
 import { openGpu } from '../../gpu/device.js';
 import { readProfile, writeProfile } from '../../profile/io.js';
 import type { Profile } from '../../profile/schema.js';
+import { targetFromProfile } from '../../perf/target.js';
 import { UserError } from '../../errors.js';
 import { findMiniConfig, MINI_CONFIGS, validateMiniConfig, type MiniConfig } from '../../kernels/transformer-config.js';
 import type { MachineDrift, SelfcheckResult } from '../../calibrate/selfcheck.js';
@@ -97,10 +98,10 @@ export function registerSelfcheck(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: SelfcheckOptions) => {
       const configs = configsFromOptions(opts);
-      const { measureDrift, predictMini, profileHostMismatch, quickProfile, relError, selfcheckConfigs } = await loadSelfcheck();
+      const { measureDrift, profileHostMismatch, quickProfile, relError, selfcheckConfigs } = await loadSelfcheck();
       let profile: Profile | undefined = opts.profile ? readProfile(opts.profile) : undefined;
       // a profile that cannot cost the dtype is refused before any GPU work
-      if (profile) predictMini(profile, configs[0], opts.dtype);
+      if (profile) targetFromProfile(profile, { dtype: opts.dtype });
       const ctx = await openGpu({ adapter: opts.adapter, toggles: profile?.toggles ?? 'throughput' });
       if (opts.dtype === 'f16' && !ctx.hasF16) {
         const adapter = ctx.report.description || 'this adapter';
